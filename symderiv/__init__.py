@@ -1,0 +1,56 @@
+"""symderiv: step-by-step symbolic gradients of neural-network building blocks.
+
+>>> import symderiv
+>>> loss = symderiv.loss("mse", symderiv.neuron("relu"))
+>>> d = symderiv.derive(loss, wrt=("w", "b"))
+>>> print(d.gradient("w").vectorized)
+2/N * (X.T @ (1[z > 0] * e))
+"""
+
+from __future__ import annotations
+
+from . import catalog
+from .derive import Derivation, Gradient, Step, derive
+from .errors import (
+    ConventionError,
+    MissingRuleError,
+    ParseError,
+    ShapeError,
+    SymderivError,
+    UnknownNameError,
+)
+from .kinks import CONVENTIONS
+from .model import Loss, Neuron, expression
+
+__version__ = "0.1.0"
+
+
+def neuron(activation="relu", **params) -> Neuron:
+    """A neuron f(w·x + b) with a catalog activation (``"relu"``), a formula in z, or SymPy."""
+    return Neuron(activation, **params)
+
+
+def loss(spec="mse", model: Neuron | None = None, **params) -> Loss:
+    """The mean over N samples of a per-sample loss (catalog name, formula in a and y, or SymPy)."""
+    return Loss(spec, model, **params)
+
+
+__all__ = [
+    "CONVENTIONS",
+    "ConventionError",
+    "Derivation",
+    "Gradient",
+    "Loss",
+    "MissingRuleError",
+    "Neuron",
+    "ParseError",
+    "ShapeError",
+    "Step",
+    "SymderivError",
+    "UnknownNameError",
+    "catalog",
+    "derive",
+    "expression",
+    "loss",
+    "neuron",
+]

@@ -1,0 +1,277 @@
+"""The derive stage: name intermediate variables, record each step, accumulate the gradients.
+
+``derive(expression, wrt=("w", "b"))`` walks the graph children-first. Every operation that
+depends on a parameter becomes a step ``variable = definition`` with the local derivative of each
+operand (from the rule registry), and the gradients are accumulated in reverse through the rules'
+vector-Jacobian products, so they come out in terms of the intermediates: for the worked example
+∇_w C = (2/N) Xᵀ(1[z > 0] ⊙ e).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import forms, ir, naming
+from .errors import ShapeError, SymderivError, UnknownNameError
+from .kinks import DEFAULT_CONVENTION, check_convention
+from .rules import Context, local_derivative_shape, rule_for
+
+MAX_CHAIN_PATHS = 8
+LEARNING_RATE = ir.Symbol("eta")
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The local derivative of a step's variable by one operand (numerator layout)."""
+
+    operand: ir.Symbol
+    jacobian: ir.Node
+    shape: tuple  # (rows, columns)
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """``variable = definition``, by ``rule``, with its local derivatives."""
+
+    variable: ir.Symbol
+    definition: ir.Node
+    rule: str
+    partials: tuple
+
+    @property
+    def explanation(self) -> str:
+        return "; ".join(p.explanation for p in self.partials)
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """The derivative of the output by one parameter, in every form a derivation shows."""
+
+    parameter: ir.Symbol
+    vectorized: ir.Node  # gradient layout: shaped like the parameter
+    derivative: ir.Node  # numerator layout: a row for a vector parameter
+    per_sample: ir.Node | None  # Σ_i ... with every per-sample factor inside the sum
+    paths: tuple  # chains of variable names from the output down to the parameter
+    chain: ir.Node | None  # the product of local Jacobians along the paths
+    update: ir.Node  # one gradient-descent step: p - η ∇_p
+
+
+@dataclass
+class Derivation:
+    """A recorded derivation: steps in order, and a :class:`Gradient` per parameter."""
+
+    expression: ir.Node
+    output: ir.Symbol
+    wrt: tuple
+    convention: str
+    steps: list
+    gradients: dict
+    title: str = ""
+    _expansions: dict = field(default_factory=dict, repr=False)
+
+    def gradient(self, name: str) -> Gradient:
+        if name not in self.gradients:
+            raise UnknownNameError("parameter", name, list(self.gradients))
+        return self.gradients[name]
+
+    def step(self, variable: str) -> Step:
+        for step in self.steps:
+            if step.variable.name == variable:
+                return step
+        raise UnknownNameError("variable", variable, [s.variable.name for s in self.steps])
+
+    @property
+    def variables(self) -> dict:
+        """Each intermediate variable's name and its definition."""
+        return {s.variable.name: s.definition for s in self.steps}
+
+    def expand(self, node: ir.Node) -> ir.Node:
+        """``node`` with every intermediate variable replaced by its definition."""
+        if not self._expansions:
+            for step in self.steps:
+                self._expansions[step.variable.key] = ir.substitute(step.definition, self._expansions)
+        return ir.substitute(node, self._expansions)
+
+    # rendering: the render stage does the work
+    def latex(self) -> str:
+        from .render.derivation import derivation_latex
+
+        return derivation_latex(self)
+
+    def text(self) -> str:
+        from .render.derivation import derivation_text
+
+        return derivation_text(self)
+
+    def _repr_latex_(self) -> str:
+        from .render.derivation import derivation_latex
+
+        return derivation_latex(self, notebook=True)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def derive(
+    expression, wrt=None, convention: str = DEFAULT_CONVENTION, title: str = "", hints: dict | None = None
+) -> Derivation:
+    """Differentiate a scalar expression by the parameters ``wrt`` (names), step by step.
+
+    ``expression`` is an IR node or a model/loss object (which supplies its title and the
+    names of its pre-activation z and activation a).
+    """
+    if hasattr(expression, "naming_hints") and hints is None:
+        hints = expression.naming_hints()
+        title = title or expression.title()
+    expression = getattr(expression, "expression", expression)
+    if not isinstance(expression, ir.Node):
+        raise SymderivError(f"derive() needs a symderiv expression, got {type(expression).__name__}")
+    check_convention(convention)
+    if expression.shape != ():
+        raise ShapeError(
+            f"a gradient needs a scalar expression, this one is {ir.shape_str(expression.shape)}:"
+            " reduce it with sum() or mean()"
+        )
+    params = _parameters(expression, wrt)
+    context = Context(convention)
+    nodes = _dependent_nodes(expression, {p.name for p in params})
+    if not nodes:
+        raise SymderivError(f"the expression does not depend on {', '.join(p.name for p in params)}")
+    names = naming.assign(expression, nodes, hints)
+    variables = {node.key: ir.Symbol(names[node.key], node.shape) for node in nodes}
+    param_keys = {p.key for p in params}
+    steps = [_step(node, variables, param_keys, context) for node in nodes]
+    output = variables[expression.key]
+    adjoints = _accumulate(steps, output, context)
+    gradients = {p.name: _gradient(p, adjoints, steps, output) for p in params}
+    return Derivation(expression, output, tuple(params), convention, steps, gradients, title)
+
+
+def _parameters(expression: ir.Node, wrt) -> list:
+    symbols = {s.name: s for s in ir.symbols(expression)}
+    if wrt is None:
+        wrt = [name for name in ("w", "b") if name in symbols] or list(symbols)[:1]
+    if isinstance(wrt, str):
+        wrt = [part.strip() for part in wrt.split(",") if part.strip()]
+    if not wrt:
+        raise SymderivError("no parameter to differentiate by: name one with wrt")
+    params = []
+    for name in wrt:
+        if name not in symbols:
+            raise UnknownNameError("parameter", name, list(symbols))
+        if symbols[name] not in params:
+            params.append(symbols[name])
+    return params
+
+
+def _dependent_nodes(expression: ir.Node, names: set) -> list:
+    """Operations that depend on a parameter, children before parents."""
+    depends: dict = {}
+    out = []
+    for node in ir.walk(expression):
+        if isinstance(node, ir.Symbol):
+            depends[node.key] = node.name in names
+        else:
+            depends[node.key] = any(depends[a.key] for a in node.args)
+            if depends[node.key]:
+                out.append(node)
+    return out
+
+
+def _definition(node: ir.Node, variables: dict) -> ir.Node:
+    """The node with its computed operands replaced by their variables (structure kept)."""
+    args = tuple(variables.get(a.key, a) for a in node.args)
+    if isinstance(node, ir.Apply):
+        return ir.Apply(node.fn, args)
+    return type(node)(*args)
+
+
+def _step(node: ir.Node, variables: dict, param_keys: set, context: Context) -> Step:
+    definition = _definition(node, variables)
+    rule = rule_for(definition)
+    partials = []
+    for k, operand in enumerate(definition.args):
+        if node.args[k].key in variables or node.args[k].key in param_keys:
+            partials.append(
+                Partial(
+                    operand,
+                    rule.jacobian(definition, k, context),
+                    local_derivative_shape(definition, operand),
+                    rule.explain(definition, k, context),
+                )
+            )
+    return Step(variables[node.key], definition, rule.name, tuple(partials))
+
+
+def _accumulate(steps: list, output: ir.Symbol, context: Context) -> dict:
+    """Reverse accumulation: the adjoint of every variable and parameter, by name."""
+    adjoints: dict = {output.name: ir.Const(1)}
+    for step in reversed(steps):
+        g = adjoints.get(step.variable.name)
+        if g is None:
+            continue
+        rule = rule_for(step.definition)
+        operands = {p.operand.name for p in step.partials}
+        for k, operand in enumerate(step.definition.args):
+            if isinstance(operand, ir.Symbol) and operand.name in operands:
+                contribution = rule.vjp(step.definition, g, k, context)
+                previous = adjoints.get(operand.name)
+                adjoints[operand.name] = contribution if previous is None else ir.add(previous, contribution)
+    return adjoints
+
+
+def _gradient(param: ir.Symbol, adjoints: dict, steps: list, output: ir.Symbol) -> Gradient:
+    vectorized = adjoints.get(param.name, ir.zeros(param.shape))
+    paths = _paths(steps, output.name, param.name)
+    return Gradient(
+        parameter=param,
+        vectorized=vectorized,
+        derivative=forms.numerator(vectorized),
+        per_sample=forms.per_sample(vectorized),
+        paths=paths,
+        chain=_chain(steps, paths, output, param),
+        update=ir.Sub(param, ir.Mul(LEARNING_RATE, vectorized)),
+    )
+
+
+def _paths(steps: list, top: str, target: str) -> tuple:
+    edges = {s.variable.name: [p.operand.name for p in s.partials] for s in steps}
+    found: list = []
+
+    def walk(name, path):
+        if len(found) > MAX_CHAIN_PATHS:
+            return
+        if name == target:
+            found.append(tuple(path))
+            return
+        for child in dict.fromkeys(edges.get(name, ())):
+            walk(child, path + [child])
+
+    walk(top, [top])
+    return tuple(found) if len(found) <= MAX_CHAIN_PATHS else ()
+
+
+def _chain(steps: list, paths: tuple, output: ir.Symbol, param: ir.Symbol):
+    if not paths:
+        return None
+    by_name = {s.variable.name: s for s in steps}
+    shape = (ir.size(output.shape), ir.size(param.shape))
+    products = []
+    for path in paths:
+        factors = []
+        for upper, lower in zip(path, path[1:]):
+            local = [p.jacobian for p in by_name[upper].partials if p.operand.name == lower]
+            factors.append(local[0] if len(local) == 1 else _sum(local))
+        products.append(ir.Chain(tuple(factors), shape) if len(factors) > 1 else factors[0])
+    return products[0] if len(products) == 1 else _sum(products)
+
+
+def _sum(nodes: list) -> ir.Node:
+    total = nodes[0]
+    for node in nodes[1:]:
+        total = ir.Add(total, node) if total.shape == node.shape else ir.Chain((total, node), total.shape)
+    return total

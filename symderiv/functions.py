@@ -1,0 +1,260 @@
+"""Scalar functions applied element-wise: SymPy bodies, their kink-aware derivatives, fusion.
+
+A :class:`ScalarFunction` is a SymPy expression of one or more real parameters. Applying it to IR
+nodes makes an :class:`~symderiv.ir.Apply` node. Constant arguments are folded into the body, and
+when several arguments vary with the same input (``max(0.1*z, z)``) they are fused into one
+function of that input, so the kink convention sees the whole one-dimensional function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy
+
+from . import ir
+from .errors import ShapeError, SymderivError
+
+
+# --------------------------------------------------------------------------- SymPy function classes
+
+
+class sigmoid(sympy.Function):
+    """The logistic function 1 / (1 + e^{-x}), with derivative σ(x)(1 - σ(x))."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_zero:
+            return sympy.S.Half
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sympy.exp(-x))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.exp)._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+
+
+class softplus(sympy.Function):
+    """log(1 + e^x), with derivative σ(x)."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return sympy.log(1 + sympy.exp(x))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.exp)._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+
+
+class log1p(sympy.Function):
+    """log(1 + x), with derivative 1 / (1 + x)."""
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 + self.args[0])
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sympy.log(1 + x)
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sympy.log)._eval_evalf(prec)
+
+    def _latex(self, printer):
+        return r"\log\left(1 + %s\right)" % printer._print(self.args[0])
+
+
+CUSTOM_SYMPY_FUNCTIONS = (sigmoid, softplus, log1p)
+
+
+def expand_custom(expr: sympy.Expr) -> sympy.Expr:
+    """Rewrite symderiv's own SymPy functions in terms of exp and log (for SymPy's diff)."""
+    return expr.replace(sigmoid, lambda x: 1 / (1 + sympy.exp(-x))).replace(
+        softplus, lambda x: sympy.log(1 + sympy.exp(x))
+    ).replace(log1p, lambda x: sympy.log(1 + x))
+
+
+def real(name: str) -> sympy.Symbol:
+    return sympy.Symbol(name, real=True)
+
+
+# --------------------------------------------------------------------------- ScalarFunction
+
+
+@dataclass(frozen=True)
+class ScalarFunction:
+    """A named scalar function: ``body`` in terms of ``params``.
+
+    ``inline`` functions are shown by their body (``max(0, z)``), the others by name with
+    their definition given once (``elu(z)``).
+    """
+
+    name: str
+    params: tuple
+    body: sympy.Expr
+    inline: bool = True
+
+    def __call__(self, *args):
+        return apply(self, *args)
+
+    def derivative(self, index: int = 0, convention: str = "min-norm") -> "ScalarFunction":
+        """∂f/∂(param ``index``) as a ScalarFunction, kinks resolved by ``convention``."""
+        return _derivative(self, index, convention)
+
+    def evaluate_at(self, *values) -> sympy.Expr:
+        return self.body.xreplace(dict(zip(self.params, values)))
+
+
+@lru_cache(maxsize=None)
+def _derivative(fn: ScalarFunction, index: int, convention: str) -> ScalarFunction:
+    from .kinks import derivative
+
+    param = fn.params[index]
+    body = derivative(fn.body, param, convention)
+    suffix = "'" if len(fn.params) == 1 else f"_{param.name}"
+    return ScalarFunction(fn.name + suffix, fn.params, body, fn.inline)
+
+
+# --------------------------------------------------------------------------- application
+
+
+def apply(fn: ScalarFunction, *args) -> ir.Node:
+    """``fn(*args)`` element-wise, folding constants and fusing arguments with shared inputs."""
+    nodes = [ir.as_node(a) for a in args]
+    if len(nodes) != len(fn.params):
+        raise SymderivError(
+            f"{fn.name}() takes {len(fn.params)} argument(s), got {len(nodes)}"
+        )
+    folded = {p: a.value for p, a in zip(fn.params, nodes) if isinstance(a, ir.Const)}
+    kept = [(p, a) for p, a in zip(fn.params, nodes) if not isinstance(a, ir.Const)]
+    if not kept:
+        return ir.Const(sympy.simplify(fn.body.xreplace(folded)))
+    if folded:
+        fn = ScalarFunction(fn.name, tuple(p for p, _ in kept), fn.body.xreplace(folded), fn.inline)
+    if len(kept) == 1 and fn.body == fn.params[0]:
+        return kept[0][1]  # the identity
+    if len(kept) > 1 and _share_inputs([a for _, a in kept]):
+        return _fuse(fn, [a for _, a in kept])
+    return ir.Apply(fn, tuple(a for _, a in kept))
+
+
+def _share_inputs(nodes: list[ir.Node]) -> bool:
+    seen: list = []
+    for node in nodes:
+        leaves = [leaf.key for leaf in elementwise_leaves(node)]
+        if any(key in seen for key in leaves):
+            return True
+        seen.extend(leaves)
+    return False
+
+
+def elementwise_leaves(node: ir.Node) -> list[ir.Node]:
+    """The inputs of an element-wise expression: symbols and non-element-wise sub-expressions."""
+    out: list[ir.Node] = []
+
+    def visit(current):
+        if isinstance(current, ir.Const):
+            return
+        if isinstance(current, ir.ELEMENTWISE):
+            for child in current.args:
+                visit(child)
+        elif current not in out:
+            out.append(current)
+
+    visit(node)
+    return out
+
+
+def _fuse(fn: ScalarFunction, args: list[ir.Node]) -> ir.Node:
+    leaves = []
+    for arg in args:
+        leaves += [leaf for leaf in elementwise_leaves(arg) if leaf not in leaves]
+    names = leaf_names(leaves)
+    symbols = {leaf.key: real(name) for leaf, name in zip(leaves, names)}
+    body = fn.body.xreplace({p: to_sympy(a, symbols) for p, a in zip(fn.params, args)})
+    fused = ScalarFunction(fn.name, tuple(symbols[leaf.key] for leaf in leaves), body, fn.inline)
+    return ir.Apply(fused, tuple(leaves))
+
+
+def leaf_names(leaves: list[ir.Node]) -> list[str]:
+    names = []
+    for index, leaf in enumerate(leaves):
+        names.append(leaf.name if isinstance(leaf, ir.Symbol) else f"t{index}")
+    return names
+
+
+def to_sympy(node: ir.Node, symbols: dict) -> sympy.Expr:
+    """An element-wise IR expression as a scalar SymPy expression; ``symbols`` maps leaf keys."""
+    if node.key in symbols:
+        return symbols[node.key]
+    converter = _TO_SYMPY.get(type(node))
+    if converter is None:
+        raise ShapeError(f"'{node!r}' is not element-wise, so it cannot be part of a scalar function")
+    return converter(node, [to_sympy(a, symbols) for a in node.args])
+
+
+_TO_SYMPY = {
+    ir.Const: lambda n, a: n.value,
+    ir.Add: lambda n, a: a[0] + a[1],
+    ir.Sub: lambda n, a: a[0] - a[1],
+    ir.Mul: lambda n, a: a[0] * a[1],
+    ir.Div: lambda n, a: a[0] / a[1],
+    ir.Neg: lambda n, a: -a[0],
+    ir.Pow: lambda n, a: a[0] ** a[1],
+    ir.Apply: lambda n, a: n.fn.evaluate_at(*a),
+}
+
+
+def scalar_function(name: str, expression: ir.Node, variables: list[str], inline=True) -> ScalarFunction:
+    """A ScalarFunction from an element-wise IR expression in scalar symbols ``variables``."""
+    symbols = {ir.Symbol(v).key: real(v) for v in variables}
+    body = to_sympy(expression, symbols)
+    return ScalarFunction(name, tuple(real(v) for v in variables), body, inline)
+
+
+# --------------------------------------------------------------------------- the built-in table
+
+_z, _x, _lo, _hi = real("z"), real("x"), real("lo"), real("hi")
+_p, _q = real("p"), real("q")
+
+
+def _unary(name, body, inline=True):
+    return ScalarFunction(name, (_x,), body.xreplace({_z: _x}) if body.has(_z) else body, inline)
+
+
+BUILTINS: dict[str, ScalarFunction] = {
+    "exp": _unary("exp", sympy.exp(_x)),
+    "log": _unary("log", sympy.log(_x)),
+    "log1p": _unary("log1p", log1p(_x)),
+    "sqrt": _unary("sqrt", sympy.sqrt(_x)),
+    "tanh": _unary("tanh", sympy.tanh(_x)),
+    "cosh": _unary("cosh", sympy.cosh(_x)),
+    "sin": _unary("sin", sympy.sin(_x)),
+    "cos": _unary("cos", sympy.cos(_x)),
+    "sigmoid": _unary("sigmoid", sigmoid(_x)),
+    "softplus": _unary("softplus", softplus(_x)),
+    "relu": _unary("relu", sympy.Max(0, _x)),
+    "abs": _unary("abs", sympy.Abs(_x)),
+    "sign": _unary("sign", sympy.sign(_x)),
+    "max": ScalarFunction("max", (_p, _q), sympy.Max(_p, _q)),
+    "min": ScalarFunction("min", (_p, _q), sympy.Min(_p, _q)),
+    "clip": ScalarFunction("clip", (_x, _lo, _hi), sympy.Min(sympy.Max(_x, _lo), _hi)),
+}

@@ -1,0 +1,178 @@
+"""LaTeX printing of IR expressions (vectors bold, ⊙ for the element-wise product)."""
+
+from __future__ import annotations
+
+import sympy
+from sympy.printing.latex import LatexPrinter
+
+from .. import ir
+from .base import (
+    Printer,
+    bare_arguments,
+    explicit_pieces,
+    indicator_condition,
+    is_indicator,
+    precedence,
+    sample_name,
+)
+
+
+class ScalarLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with named parameters and 0/1 Piecewise as an indicator."""
+
+    def __init__(self, names: dict | None = None):
+        super().__init__({"order": "none"})
+        self.names = names or {}
+
+    def _print_Symbol(self, expr, style="plain"):
+        if expr in self.names:
+            return self.names[expr]
+        return super()._print_Symbol(expr, style)
+
+    def _print_Piecewise(self, expr):
+        if is_indicator(expr):
+            return r"\mathbb{1}\left[%s\right]" % self._print(indicator_condition(expr))
+        rows = [rf"{self._print(e)} & \text{{if }} {self._print(c)}" for e, c in explicit_pieces(expr)]
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+
+
+def scalar_latex(expr: sympy.Expr, names: dict | None = None) -> str:
+    return ScalarLatexPrinter(names).doprint(expr)
+
+
+def symbol_latex(name: str, shape: tuple) -> str:
+    """A symbol's LaTeX: Greek names spelled out, vectors and matrices bold."""
+    base = sympy.latex(sympy.Symbol(name))
+    return rf"\mathbf{{{base}}}" if shape else base
+
+
+def shape_latex(rows, cols) -> str:
+    """The set a Jacobian lives in: ℝ, ℝ^n or ℝ^{m×n}."""
+    rows, cols = sympy.sympify(rows), sympy.sympify(cols)
+    if rows == 1 and cols == 1:
+        return r"\mathbb{R}"
+    if rows == 1 or cols == 1:
+        other = cols if rows == 1 else rows
+        layout = r"1 \times " + sympy.latex(other) if rows == 1 else sympy.latex(other) + r" \times 1"
+        return rf"\mathbb{{R}}^{{{layout}}}"
+    return rf"\mathbb{{R}}^{{{sympy.latex(rows)} \times {sympy.latex(cols)}}}"
+
+
+class LatexIRPrinter(Printer):
+    """IR expressions as LaTeX math (no surrounding delimiters)."""
+
+    def parenthesize(self, text: str) -> str:
+        return rf"\left({text}\right)"
+
+    def _print_Symbol(self, node):
+        return symbol_latex(node.name, node.shape)
+
+    def _print_Const(self, node):
+        return scalar_latex(node.value)
+
+    def _print_Ones(self, node):
+        return r"\mathbf{1}"
+
+    def _print_Zero(self, node):
+        return r"\mathbf{0}^{\top}" if len(node.shape) == 2 and node.shape[0] == 1 else r"\mathbf{0}"
+
+    def _print_Identity(self, node):
+        return "I"
+
+    def _print_Add(self, node):
+        return f"{self.wrap(node.args[0], 10)} + {self.wrap(node.args[1], 10)}"
+
+    def _print_Sub(self, node):
+        return f"{self.wrap(node.args[0], 10)} - {self.wrap(node.args[1], 10, strict=True)}"
+
+    def _print_Mul(self, node):
+        piecewise = _scalar_piecewise_factor(node)
+        if piecewise is not None:
+            return self._cases_product(node, piecewise)
+        a, b = node.args
+        if isinstance(b, ir.IndexedSum) or (a.shape == () and isinstance(b, (ir.Mul, ir.MatMul))):
+            return rf"{self.wrap(a, 20)} {self._print(b)}"
+        if a.shape and b.shape:
+            return rf"{self.wrap(a, 20)} \odot {self.wrap(b, 20, strict=True)}"
+        return rf"{self.wrap(a, 20)} {self.wrap(b, 20, strict=True)}"
+
+    def _print_Div(self, node):
+        return rf"\frac{{{self._print(node.args[0])}}}{{{self._print(node.args[1])}}}"
+
+    def _print_MatMul(self, node):
+        return f"{self.wrap(node.args[0], 20)} {self.wrap(node.args[1], 20, strict=True)}"
+
+    def _print_Neg(self, node):
+        return f"-{self.wrap(node.args[0], 25, strict=True)}"
+
+    def _print_Pow(self, node):
+        return f"{self.wrap(node.args[0], 30, strict=True)}^{{{self._print(node.args[1])}}}"
+
+    def _print_Transpose(self, node):
+        return rf"{self.wrap(node.args[0], 99)}^{{\top}}"
+
+    def _print_Row(self, node):
+        return rf"{self.wrap(node.args[0], 99)}^{{\top}}"
+
+    def _print_Sum(self, node):
+        return rf"\operatorname{{sum}}\left({self._print(node.args[0])}\right)"
+
+    def _print_Mean(self, node):
+        return rf"\operatorname{{mean}}\left({self._print(node.args[0])}\right)"
+
+    def _print_Diag(self, node):
+        return rf"\operatorname{{diag}}\left({self._print(node.args[0])}\right)"
+
+    def _print_Chain(self, node):
+        return r" \, ".join(self.wrap(f, 21) for f in node.args)
+
+    def _print_IndexedSum(self, node):
+        upper = sympy.latex(node.upper)
+        return rf"\sum_{{{node.index}=1}}^{{{upper}}} {self.wrap(node.args[0], 16)}"
+
+    def _print_Elem(self, node):
+        of = node.args[0]
+        return f"{symbol_latex(sample_name(of), of.shape[1:])}_{{{node.index}}}"
+
+    def _print_Apply(self, node):
+        fn = node.fn
+        args = [self._print(a) for a in node.args]
+        if fn.inline or is_indicator(fn.body):
+            bare = bare_arguments(fn.body)
+            names = {
+                p: a if p in bare or precedence(n) >= 100 else self.parenthesize(a)
+                for p, a, n in zip(fn.params, args, node.args)
+            }
+            return scalar_latex(fn.body, names)
+        base, primes = fn.name.rstrip("'"), len(fn.name) - len(fn.name.rstrip("'"))
+        escaped = base.replace("_", r"\_")
+        name = rf"\operatorname{{{escaped}}}" + "'" * primes
+        return rf"{name}\left({', '.join(args)}\right)"
+
+    def _cases_product(self, node, piecewise):
+        """c(z) · v with a scalar piecewise c: one case per piece, as textbooks write it."""
+        coefficient, factors = ir.split_coefficient(node)
+        rest = [f for f in factors if f is not piecewise]
+        names = {p: self._print(a) for p, a in zip(piecewise.fn.params, piecewise.args)}
+        rows = []
+        for value, condition in explicit_pieces(piecewise.fn.body):
+            term = ir.product(coefficient * value, rest, node.shape)
+            rows.append(rf"{self._print(term)} & \text{{if }} {scalar_latex(condition, names)}")
+        return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+
+
+def _scalar_piecewise_factor(node: ir.Mul):
+    _, factors = ir.split_coefficient(node)
+    for factor in factors:
+        if (
+            isinstance(factor, ir.Apply)
+            and factor.shape == ()
+            and isinstance(factor.fn.body, sympy.Piecewise)
+            and all(isinstance(a, ir.Symbol) and a.shape == () for a in factor.args)
+        ):
+            return factor
+    return None
+
+
+def to_latex(node: ir.Node) -> str:
+    return LatexIRPrinter().doprint(node)
