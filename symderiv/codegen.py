@@ -294,7 +294,7 @@ def _boolean_masks(pieces: dict, definitions: dict, outputs: list) -> set:
 
 def _array_factor(node, arg, masks: set) -> bool:
     """``arg`` is a factor of the product ``node`` next to a factor that is a float array."""
-    if not isinstance(node, sympy.Mul):
+    if not isinstance(node, sympy.Mul) or node.could_extract_minus_sign():  # -mask fails on booleans
         return False
     return any(f is not arg and not f.is_number and f not in masks for f in node.args)
 
