@@ -1,0 +1,83 @@
+"""``symderiv codegen``: write an importable NumPy module of gradient functions."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+from .io import write_output
+from .spec import add_spec_options, build, wrt_names
+
+EXAMPLES = """examples:
+  symderiv codegen --activation relu --loss mse -o relu_mse.py
+  symderiv codegen --activation sigmoid --loss logistic -o logistic.py
+  symderiv codegen --activation "leaky_relu(alpha=0.1)" --loss huber --kink mean -o leaky.py
+  symderiv codegen --expr "mean((t - X @ w)^2)" --let "t: vector(N)" --wrt w -o -
+  symderiv check relu_mse.py      # compare the module with central differences
+
+The module needs only NumPy: predict, loss, grad, value_and_grad and hessian take
+(w, b, X, y); grad returns one gradient per --wrt parameter, shaped like it.
+"""
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "codegen",
+        help="generate a NumPy module with loss, grad and hessian functions",
+        description="Generate an importable NumPy module computing the loss, its gradients and its Hessian.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_spec_options(parser)
+    output = parser.add_argument_group("output")
+    output.add_argument("--output", "-o", metavar="FILE", default="-",
+                        help="write the module to FILE atomically ('-', the default: stdout)")
+    output.add_argument("--force", action="store_true",
+                        help="overwrite FILE even if it is not a module symderiv generated")
+    hessian = output.add_mutually_exclusive_group()
+    hessian.add_argument("--hessian", dest="hessian", action="store_true", default=None,
+                         help="require a hessian function (an error if the expression has no neuron form)")
+    hessian.add_argument("--no-hessian", dest="hessian", action="store_false", help="leave hessian out")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..codegen import generate
+
+    target = build(args)
+    source = generate(target, wrt=wrt_names(args), convention=args.kink, command=command_line(args),
+                      hessian=args.hessian)
+    write_output(source, args.output, args.force, may_replace=is_generated)
+    return 0
+
+
+def command_line(args) -> str:
+    """The command that regenerates the module, rebuilt from the parsed options."""
+    words = ["symderiv", "codegen"]
+    for option in ("activation", "loss", "expr"):
+        value = getattr(args, option)
+        if value is not None:
+            words += [f"--{option}", value]
+    for declaration in args.let:
+        words += ["--let", declaration]
+    if args.wrt != "w,b":
+        words += ["--wrt", args.wrt]
+    if args.kink != "min-norm":
+        words += ["--kink", args.kink]
+    if args.hessian is not None:
+        words.append("--hessian" if args.hessian else "--no-hessian")
+    if args.output not in (None, "-"):
+        words += ["-o", args.output]
+    return shlex.join(words)
+
+
+def is_generated(path: Path) -> bool:
+    """True for a file whose first line is symderiv's generated-module marker."""
+    from ..codegen import MARKER
+
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.readline().startswith(MARKER)
+    except (OSError, UnicodeDecodeError):
+        return False
