@@ -99,18 +99,30 @@ def real(name: str) -> sympy.Symbol:
 # --------------------------------------------------------------------------- ScalarFunction
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ScalarFunction:
     """A named scalar function: ``body`` in terms of ``params``.
 
     ``inline`` functions are shown by their body (``max(0, z)``), the others by name with
-    their definition given once (``elu(z)``).
+    their definition given once (``elu(z)``). Equality is up to renaming the parameters, so
+    ``relu(t)`` typed by a user and the catalog's ``max(0, z)`` are the same function.
     """
 
     name: str
     params: tuple
     body: sympy.Expr
     inline: bool = True
+
+    @property
+    def canonical(self) -> tuple:
+        positions = {p: sympy.Symbol(f"_{i}", real=True) for i, p in enumerate(self.params)}
+        return (self.inline, None if self.inline else self.name, self.body.xreplace(positions))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, ScalarFunction) and self.canonical == other.canonical
+
+    def __hash__(self) -> int:
+        return hash(self.canonical)
 
     def __call__(self, *args):
         return apply(self, *args)

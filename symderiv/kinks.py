@@ -225,7 +225,7 @@ def _canonical(folded, x, convention) -> Analysis:
 
 def _is_sign(groups: list) -> bool:
     expected = [(-1, sympy.Interval.open(-sympy.oo, 0)), (0, sympy.FiniteSet(0)), (1, sympy.Interval.open(0, sympy.oo))]
-    return sorted(groups, key=lambda g: g[0]) == [(sympy.Integer(v), s) for v, s in expected]
+    return len(groups) == 3 and all((sympy.Integer(v), s) in groups for v, s in expected)
 
 
 def _boundary_points(pairs) -> list:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..templating import render
-from . import view
+from . import register_format, view
 from .latex import LatexIRPrinter, shape_latex
 from .text import TextPrinter
 
@@ -46,6 +46,16 @@ def derivation_latex(derivation, standalone: bool = False, notebook: bool = Fals
         return render("derivation.mathjax.tex.j2", **context)
     body = render("derivation.tex.j2", **context)
     return render("standalone.tex.j2", body=body, **context) if standalone else body
+
+
+@register_format("latex", ".tex")
+def _latex_format(derivation, standalone: bool = False) -> str:
+    return derivation_latex(derivation, standalone=standalone)
+
+
+@register_format("text", ".txt")
+def _text_format(derivation, standalone: bool = False) -> str:
+    return derivation_text(derivation)
 
 
 def derivation_text(derivation) -> str:

@@ -1,0 +1,74 @@
+"""The ``symderiv`` command line: each subcommand is a module here that only calls the stages."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import ParseError, SymderivError
+
+SUBCOMMANDS = ("derive", "list", "demo", "codegen", "check")
+
+
+class UsageError(Exception):
+    """Bad command-line usage: reported in one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2) instead of the usage block."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="symderiv",
+        description="Step-by-step symbolic gradients of neural-network building blocks.",
+        epilog="Run 'symderiv COMMAND --help' for the options and examples of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"symderiv {_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}_cmd")
+        except ModuleNotFoundError as error:
+            if error.name == f"{__name__}.{name}_cmd":
+                continue
+            raise
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "run", None):
+            parser.print_help(sys.stderr)
+            return 2
+        return args.run(args) or 0
+    except UsageError as error:
+        return _fail(str(error), 2)
+    except ParseError as error:
+        return _fail(f"symderiv: error: {error}", 2, error.caret())
+    except SymderivError as error:
+        return _fail(f"symderiv: error: {error}", 2)
+    except KeyboardInterrupt:
+        return _fail("symderiv: interrupted", 130)
+    except BrokenPipeError:
+        return 0
+
+
+def _fail(message: str, status: int, detail: str = "") -> int:
+    print(message, file=sys.stderr)
+    if detail and sys.stderr.isatty():
+        print(detail, file=sys.stderr)
+    return status
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__

@@ -1,0 +1,46 @@
+"""Errors: the documented exception types with messages naming what was wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+import symderiv
+from symderiv import ir
+from symderiv.errors import MissingRuleError, ShapeError, SymderivError, UnknownNameError
+
+w = ir.Symbol("w", ("n",))
+X = ir.Symbol("X", ("N", "n"))
+y = ir.Symbol("y", ("N",))
+
+
+def test_shape_error_shows_both_shapes():
+    with pytest.raises(ShapeError, match=r"a \+ b: left is vector\(n\), right is vector\(N\)"):
+        w + y
+    with pytest.raises(ShapeError, match=r"A @ B: left is matrix\(N, n\), right is vector\(N\)"):
+        X @ y
+
+
+def test_unknown_catalog_names_suggest_the_closest():
+    with pytest.raises(UnknownNameError, match="unknown activation 'rleu' \\(did you mean 'relu'\\?\\)"):
+        symderiv.neuron("rleu")
+    with pytest.raises(UnknownNameError, match="unknown loss 'mes' \\(did you mean 'mse'\\?\\)"):
+        symderiv.loss("mes", symderiv.neuron("relu"))
+    with pytest.raises(SymderivError, match="leaky_relu has no parameter 'beta'"):
+        symderiv.neuron("leaky_relu(beta=2)")
+
+
+def test_unknown_parameter_is_named():
+    with pytest.raises(UnknownNameError, match="unknown parameter 'q'"):
+        symderiv.derive(symderiv.loss("mse", symderiv.neuron("relu")), wrt=("q",))
+
+
+def test_missing_rule_is_a_named_error():
+    A = ir.Symbol("A", ("N", "n"))
+    x = ir.Symbol("x", ("n",))
+    with pytest.raises(MissingRuleError, match="matrix parameters are not supported yet"):
+        symderiv.derive(ir.Sum(ir.MatMul(A, x)), wrt=("A",))
+
+
+def test_vector_expression_needs_a_reduction():
+    with pytest.raises(ShapeError, match="reduce it with sum\\(\\) or mean\\(\\)"):
+        symderiv.derive(symderiv.neuron("relu").prediction)
