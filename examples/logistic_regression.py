@@ -15,11 +15,10 @@ if they do not. Needs scikit-learn and SciPy (pip install "symderiv[examples]").
 from __future__ import annotations
 
 import numpy as np
+from _generated import load
 from scipy.optimize import minimize
 from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.linear_model import LinearRegression, LogisticRegression
-
-from _generated import load
 
 TOLERANCE = 1e-4
 
@@ -36,7 +35,7 @@ def fit(model, X, y):
         return float(value), np.append(grad_w, grad_b)
 
     result = minimize(objective, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B",
-                      options=dict(maxiter=10_000, ftol=1e-15, gtol=1e-11))
+                      options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-11})
     return result.x[:-1], result.x[-1]
 
 
