@@ -72,26 +72,32 @@ def broadcast(op: str, a: "Node", b: "Node") -> Shape:
 class Node:
     """Base class of every IR node: ``args`` are child nodes, ``shape`` the result shape."""
 
-    __slots__ = ("args", "shape", "_key")
+    __slots__ = ("args", "shape", "_key", "_hash")
 
     def __init__(self, args: tuple["Node", ...], shape: Shape):
         self.args = args
         self.shape = shape
-        self._key = (type(self).__name__, self.data(), tuple(a.key for a in args))
+        # children are compared as nodes, whose hashes are cached: equality and hashing stay
+        # linear in the size of the graph however deep it is
+        self._key = (type(self).__name__, self.data(), args)
+        self._hash = hash((type(self).__name__, self.data(), tuple(a._hash for a in args)))
 
     def data(self) -> tuple:
         """Non-node content that takes part in equality (names, values, functions)."""
         return ()
 
     @property
-    def key(self) -> tuple:
-        return self._key
+    def key(self) -> "Node":
+        """A dictionary key for the node's structure (the node itself: equality is structural)."""
+        return self
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Node) and self._key == other._key
+        return self is other or (
+            isinstance(other, Node) and self._hash == other._hash and self._key == other._key
+        )
 
     def __hash__(self) -> int:
-        return hash(self._key)
+        return self._hash
 
     def __repr__(self) -> str:
         from .render.text import to_text

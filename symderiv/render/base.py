@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy
 
 from .. import ir
@@ -83,7 +85,8 @@ def indicator_condition(body: sympy.Piecewise) -> sympy.Basic:
     return conditions[0] if len(conditions) == 1 else sympy.Or(*conditions)
 
 
-def explicit_pieces(body: sympy.Piecewise) -> list:
+@lru_cache(maxsize=None)
+def explicit_pieces(body: sympy.Piecewise) -> tuple:
     """(value, condition) pairs with each condition standing alone (no 'otherwise')."""
     pieces, before = [], sympy.false
     variables = sorted(body.free_symbols, key=sympy.default_sort_key)
@@ -96,7 +99,7 @@ def explicit_pieces(body: sympy.Piecewise) -> list:
                 pass
         pieces.append((value, orient(alone)))
         before = sympy.Or(before, condition)
-    return pieces
+    return tuple(pieces)
 
 
 def orient(condition):

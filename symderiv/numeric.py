@@ -1,0 +1,208 @@
+"""Evaluate IR expressions with NumPy (for tests and the gradient checker).
+
+:func:`evaluate` walks the graph children-first, computing each distinct node once. Dimension
+symbols (n, N, ...) are bound from the shapes of the arrays given for the symbols, so ``Ones``,
+``Zero``, ``Identity`` and constants such as ``1/N`` get concrete sizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import sympy
+
+from . import ir
+
+Value = np.ndarray | float
+
+
+# --------------------------------------------------------------------------- scalar functions
+
+
+def stable_sigmoid(x):
+    """The logistic function without overflow for large |x|."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _heaviside(x, h0=0.5):
+    return np.heaviside(x, h0)
+
+
+_NUMPY_FUNCTIONS = {
+    "sigmoid": stable_sigmoid,
+    "softplus": lambda x: np.logaddexp(0, x),
+    "log1p": np.log1p,
+    "Heaviside": _heaviside,
+}
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A lambdified ScalarFunction body; ``extra`` are the dimension symbols it also uses."""
+
+    call: Callable
+    extra: tuple
+
+
+@cache
+def compile_function(fn) -> _Compiled:
+    """Lambdify ``fn.body`` once; dimension symbols left in the body become extra arguments."""
+    extra = tuple(sorted(fn.body.free_symbols - set(fn.params), key=lambda s: s.name))
+    call = sympy.lambdify((*fn.params, *extra), fn.body, modules=[_NUMPY_FUNCTIONS, "numpy"], dummify=True)
+    return _Compiled(call, extra)
+
+
+# --------------------------------------------------------------------------- dimensions
+
+
+def bind_dimensions(node: ir.Node, env: Mapping[str, Value], dims: Mapping | None = None) -> dict:
+    """Bind each dimension symbol of ``node``'s symbols to a size read from ``env``'s arrays.
+
+    ``dims`` gives known sizes first (keys are dimension symbols or names), for dimensions no
+    symbol of ``node`` carries. Raises ValueError naming the symbol, the expected and the
+    actual shape when an array does not fit its symbol's shape (wrong rank, wrong fixed size,
+    or a dimension bound twice to different sizes), or when a symbol has no value.
+    """
+    return _bind([n for n in ir.walk(node) if isinstance(n, ir.Symbol)], env, dims)
+
+
+def _bind(symbols: list, env: Mapping[str, Value], given: Mapping | None) -> dict:
+    dims = {ir.as_dim(d): int(size) for d, size in (given or {}).items()}
+    for symbol in symbols:
+        actual = np.shape(_lookup(env, symbol.name))
+        if len(actual) != len(symbol.shape):
+            raise _shape_error(symbol, dims, actual)
+        for expected, size in zip(symbol.shape, actual):
+            if isinstance(expected, sympy.Symbol) and expected not in dims:
+                dims[expected] = int(size)
+    for symbol in symbols:
+        actual = np.shape(env[symbol.name])
+        if any(_size(d, dims) != size for d, size in zip(symbol.shape, actual)):
+            raise _shape_error(symbol, dims, actual)
+    return dims
+
+
+def _lookup(env: Mapping[str, Value], name: str) -> Value:
+    if name not in env:
+        raise ValueError(f"no value given for symbol '{name}'")
+    return env[name]
+
+
+def _size(d, dims: dict) -> int | None:
+    """A dimension as an int under ``dims``, or None if it cannot be resolved."""
+    value = sympy.sympify(d).xreplace(_sympy_sizes(dims))
+    return int(value) if value.is_Integer else None
+
+
+def _shape_error(symbol: ir.Symbol, dims: dict, actual: tuple) -> ValueError:
+    expected = tuple(_size(d, dims) or d for d in symbol.shape)
+    return ValueError(
+        f"symbol '{symbol.name}' expects shape {_fmt(expected)} "
+        f"({ir.shape_str(symbol.shape)}), got an array of shape {_fmt(actual)}"
+    )
+
+
+def _fmt(shape: tuple) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _sympy_sizes(dims: dict) -> dict:
+    return {d: sympy.Integer(size) for d, size in dims.items()}
+
+
+def concrete_shape(shape: tuple, dims: dict) -> tuple[int, ...]:
+    """An IR shape with every dimension resolved to an int; ValueError if one is unbound."""
+    out = []
+    for d in shape:
+        size = _size(d, dims)
+        if size is None:
+            raise ValueError(f"dimension {d} is not bound by the shape of any symbol")
+        out.append(size)
+    return tuple(out)
+
+
+def concrete_value(value, dims: dict) -> float:
+    """A SymPy constant (possibly in dimension symbols, like 1/N) as a float."""
+    expr = sympy.sympify(value).xreplace(_sympy_sizes(dims))
+    if expr.free_symbols:
+        names = ", ".join(sorted(s.name for s in expr.free_symbols))
+        raise ValueError(f"constant {value} uses unbound symbol(s) {names}")
+    return float(expr)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class _Context:
+    env: Mapping[str, Value]
+    dims: dict
+
+
+def evaluate(node: ir.Node, env: Mapping[str, Value], dims: Mapping | None = None) -> Value:
+    """The value of ``node`` with symbols bound by name in ``env``: a float or a float64 array.
+
+    ``dims`` optionally gives sizes of dimensions that no symbol of ``node`` carries (see
+    :func:`bind_dimensions`).
+    """
+    order = list(ir.walk(node))
+    ctx = _Context(env, _bind([n for n in order if isinstance(n, ir.Symbol)], env, dims))
+    memo: dict = {}  # keyed by node, i.e. by node.key (Node equality and hash are the key's)
+    for current in order:
+        rule = _RULES.get(type(current))
+        if rule is None:
+            raise TypeError(f"cannot evaluate a {type(current).__name__} node numerically")
+        memo[current] = rule(current, [memo[a] for a in current.args], ctx)
+    return _finish(memo[node])
+
+
+def _finish(value) -> Value:
+    value = np.asarray(value, dtype=float)
+    return float(value) if value.ndim == 0 else value
+
+
+def _symbol(node: ir.Symbol, args, ctx: _Context) -> Value:
+    return _finish(np.array(ctx.env[node.name], dtype=float))  # a copy: results never alias env
+
+
+def _apply(node: ir.Apply, args, ctx: _Context) -> Value:
+    compiled = compile_function(node.fn)
+    extra = [concrete_value(s, ctx.dims) for s in compiled.extra]
+    with np.errstate(all="ignore"):
+        result = compiled.call(*args, *extra)
+    shape = concrete_shape(node.shape, ctx.dims)
+    return np.array(np.broadcast_to(np.asarray(result, dtype=float), shape))
+
+
+def _display_only(node, args, ctx):
+    raise TypeError(f"{type(node).__name__} is a display-only node and cannot be evaluated")
+
+
+_RULES: dict[type, Callable] = {
+    ir.Symbol: _symbol,
+    ir.Const: lambda n, a, c: concrete_value(n.value, c.dims),
+    ir.Ones: lambda n, a, c: np.ones(concrete_shape(n.shape, c.dims)),
+    ir.Zero: lambda n, a, c: np.zeros(concrete_shape(n.shape, c.dims)),
+    ir.Add: lambda n, a, c: a[0] + a[1],
+    ir.Sub: lambda n, a, c: a[0] - a[1],
+    ir.Mul: lambda n, a, c: a[0] * a[1],
+    ir.Div: lambda n, a, c: np.divide(a[0], a[1]),
+    ir.Neg: lambda n, a, c: -a[0],
+    ir.Pow: lambda n, a, c: np.power(a[0], a[1]),
+    ir.MatMul: lambda n, a, c: a[0] @ a[1],
+    ir.Transpose: lambda n, a, c: np.transpose(a[0]),
+    ir.Sum: lambda n, a, c: float(np.sum(a[0])),
+    ir.Mean: lambda n, a, c: float(np.mean(a[0])),
+    ir.Apply: _apply,
+    ir.Diag: lambda n, a, c: np.diag(a[0]),
+    ir.Identity: lambda n, a, c: np.eye(concrete_shape(n.shape, c.dims)[0]),
+    ir.Row: lambda n, a, c: a[0],
+    ir.Chain: _display_only,
+    ir.IndexedSum: _display_only,
+    ir.Elem: _display_only,
+}
