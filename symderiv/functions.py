@@ -9,7 +9,7 @@ function of that input, so the kink convention sees the whole one-dimensional fu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import sympy
 
@@ -113,7 +113,7 @@ class ScalarFunction:
     body: sympy.Expr
     inline: bool = True
 
-    @property
+    @cached_property
     def canonical(self) -> tuple:
         positions = {p: sympy.Symbol(f"_{i}", real=True) for i, p in enumerate(self.params)}
         return (self.inline, None if self.inline else self.name, self.body.xreplace(positions))
