@@ -109,6 +109,16 @@ class Derivation:
 
         return derivation_latex(self, notebook=True)
 
+    def _repr_markdown_(self) -> str:
+        from .render.markdown import derivation_markdown
+
+        return derivation_markdown(self)
+
+    def _repr_html_(self) -> str:
+        from .render.html import derivation_html
+
+        return derivation_html(self)
+
     def __str__(self) -> str:
         return self.text()
 

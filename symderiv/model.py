@@ -124,6 +124,17 @@ class Neuron:
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"
 
+    def _repr_markdown_(self) -> str:
+        from .render.markdown import equation_markdown
+
+        return equation_markdown(self.title(), self.latex())
+
+    def _repr_html_(self) -> str:
+        from .render.html import equation_html
+        from .render.mathml import to_mathml
+
+        return equation_html(self.title(), to_mathml(ir.Symbol("a")), to_mathml(self.expression))
+
     def __repr__(self) -> str:
         return f"Neuron({self.name}: a = {self.expression!r})"
 
@@ -178,6 +189,17 @@ class Loss:
 
     def _repr_latex_(self) -> str:
         return f"$${self.latex()}$$"
+
+    def _repr_markdown_(self) -> str:
+        from .render.markdown import equation_markdown
+
+        return equation_markdown(self.title(), self.latex())
+
+    def _repr_html_(self) -> str:
+        from .render.html import equation_html
+        from .render.mathml import to_mathml
+
+        return equation_html(self.title(), to_mathml(ir.Symbol("C")), to_mathml(self.expression))
 
     def __repr__(self) -> str:
         return f"Loss({self.name}: C = {self.expression!r})"

@@ -1,0 +1,327 @@
+"""Derivations as JSON for tools, and the safe way back from JSON to expressions.
+
+Every expression is given three ways: ``latex``, ``text`` and ``tree``, a nested object that
+names the IR operation, its shape and its operands, with SymPy values written by ``srepr``.
+:func:`read_expression` rebuilds the IR from a tree without evaluating any code (SymPy text goes
+through :func:`parse_srepr`, an allow-listed reader). The schema is ``derivation.schema.json``
+in the templates folder (:func:`schema`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from functools import cache
+
+import sympy
+from sympy.functions.elementary.piecewise import ExprCondPair
+
+from .. import ir
+from ..functions import CUSTOM_SYMPY_FUNCTIONS, ScalarFunction
+from ..templating import templates_dir
+from . import register_format, view
+from .base import Printer
+from .derivation import text_space
+from .latex import LatexIRPrinter, shape_latex
+from .text import TextPrinter
+
+FORMAT = "symderiv-derivation"
+VERSION = 1
+SCHEMA_FILE = "derivation.schema.json"
+MAX_SREPR_LENGTH = 100_000
+MAX_INTEGER = 2**64
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\Z")
+_CONSTANT_NAMES = {"true": sympy.true, "false": sympy.false, "E": sympy.E, "pi": sympy.pi, "oo": sympy.oo}
+_STRING_TAKERS = {"Symbol": _IDENTIFIER, "Float": _FLOAT_TEXT}
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _srepr(expr) -> str:
+    """``srepr`` with arguments in their stored order, so reading it back unevaluated is exact."""
+    return sympy.srepr(expr, order="none")
+
+
+def dim_json(d):
+    """A dimension as JSON: an int, a name, or SymPy ``srepr`` text for anything else."""
+    d = sympy.sympify(d)
+    if d.is_Integer:
+        return int(d)
+    if d.is_Symbol:
+        return d.name
+    return _srepr(d)
+
+
+class TreePrinter(Printer):
+    """IR expressions as JSON-ready trees: ``{"node": class, "shape": [...], "args": [...]}``."""
+
+    def _print_Node(self, node):
+        tree = {"node": type(node).__name__, "shape": [dim_json(d) for d in node.shape]}
+        extra = getattr(self, f"_data_{type(node).__name__}", None)
+        if extra is not None:
+            tree.update(extra(node))
+        if node.args:
+            tree["args"] = [self._print(a) for a in node.args]
+        return tree
+
+    def _data_Symbol(self, node):
+        return {"name": node.name}
+
+    def _data_Const(self, node):
+        return {"value": _srepr(node.value)}
+
+    def _data_Apply(self, node):
+        fn = node.fn
+        return {
+            "function": {
+                "name": fn.name,
+                "params": [_srepr(p) for p in fn.params],
+                "body": _srepr(fn.body),
+                "inline": fn.inline,
+            }
+        }
+
+    def _data_IndexedSum(self, node):
+        return {"index": node.index, "upper": dim_json(node.upper)}
+
+    def _data_Elem(self, node):
+        return {"index": node.index}
+
+
+def shape_tree(rows, cols) -> list:
+    return [dim_json(rows), dim_json(cols)]
+
+
+def derivation_json(derivation) -> dict:
+    """The derivation as a JSON-ready dict following the schema."""
+    latex = view.build(derivation, LatexIRPrinter(), shape_latex)
+    text = view.build(derivation, TextPrinter(), text_space)
+    tree = view.build(derivation, TreePrinter(), shape_tree)
+    views = (latex, text, tree)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "title": text["title"],
+        "layout": "numerator",
+        "convention": derivation.convention,
+        "notes": {"layout": text["layout_note"], "convention": text["convention_note"]},
+        "output": _expression(*(v["output"] for v in views)),
+        "expression": _expression(*(v["expression"] for v in views)),
+        "wrt": [_expression(*forms) for forms in zip(*(v["wrt"] for v in views))],
+        "steps": [
+            _step(*forms, derivation.steps[k]) for k, forms in enumerate(zip(*(v["steps"] for v in views)))
+        ],
+        "gradients": {
+            name: _gradient(*forms, derivation.gradients[name])
+            for name, forms in zip(derivation.gradients, zip(*(v["results"] for v in views)))
+        },
+    }
+
+
+def _expression(latex, text, tree):
+    """One expression in its three forms (None stays None)."""
+    if tree is None:
+        return None
+    return {"latex": latex, "text": text, "tree": tree}
+
+
+def _step(latex, text, tree, step) -> dict:
+    return {
+        "number": tree.number,
+        "variable": _expression(latex.variable, text.variable, tree.variable),
+        "definition": _expression(latex.definition, text.definition, tree.definition),
+        "rule": tree.rule,
+        "explanation": text.explanation,
+        "shape": [dim_json(d) for d in step.variable.shape],
+        "shape_text": tree.shape,
+        "partials": [
+            {
+                "operand": _expression(pl.denominator, pt.denominator, pr.denominator),
+                "jacobian": _expression(pl.jacobian, pt.jacobian, pr.jacobian),
+                "shape": pr.space,
+                "space": {"latex": pl.space, "text": pt.space},
+            }
+            for pl, pt, pr in zip(latex.partials, text.partials, tree.partials)
+        ],
+    }
+
+
+def _gradient(latex, text, tree, gradient) -> dict:
+    def both(field):
+        return _expression(getattr(latex, field), getattr(text, field), getattr(tree, field))
+
+    return {
+        "parameter": both("parameter"),
+        "shape": [dim_json(d) for d in gradient.parameter.shape],
+        "shape_text": tree.shape,
+        "paths": [list(path) for path in gradient.paths],
+        "chain": both("chain"),
+        "derivative": both("derivative"),
+        "per_sample": both("per_sample"),
+        "gradient": both("gradient"),
+        "update": both("update"),
+    }
+
+
+@register_format("json", ".json")
+def _json_format(derivation, standalone: bool = False) -> str:
+    return json.dumps(derivation_json(derivation), indent=2, ensure_ascii=False) + "\n"
+
+
+@cache
+def schema() -> dict:
+    """The JSON Schema of :func:`derivation_json`'s documents."""
+    return json.loads((templates_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class UnsafeExpressionError(ValueError):
+    """SymPy text that is not a plain ``srepr`` of allowed classes."""
+
+
+def parse_srepr(text: str) -> sympy.Basic:
+    """SymPy's ``srepr`` text back to an expression, without eval: only calls of SymPy classes
+    (and symderiv's sigmoid, softplus, log1p) on numbers, tuples and nested calls are read;
+    strings only as a Symbol's name or a Float's digits. Nothing is evaluated while reading."""
+    if len(text) > MAX_SREPR_LENGTH:
+        raise UnsafeExpressionError(f"srepr text longer than {MAX_SREPR_LENGTH} characters")
+    try:
+        tree = ast.parse(text, mode="eval")
+    except (SyntaxError, RecursionError, MemoryError) as error:
+        raise UnsafeExpressionError(f"not srepr text: {error}") from None
+    with sympy.evaluate(False):
+        return _read(tree.body)
+
+
+def _read(node):
+    if isinstance(node, ast.Call):
+        return _call(node)
+    if isinstance(node, ast.Tuple):
+        return tuple(_read(e) for e in node.elts)
+    if isinstance(node, ast.Name) and node.id in _CONSTANT_NAMES:
+        return _CONSTANT_NAMES[node.id]
+    if isinstance(node, ast.Constant) and type(node.value) in (int, bool):
+        if abs(node.value) > MAX_INTEGER:
+            raise UnsafeExpressionError(f"integer {node.value} is too large")
+        return node.value
+    if (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub)
+        and isinstance(node.operand, ast.Constant)
+    ):
+        value = _read(node.operand)
+        if type(value) is int:
+            return -value
+    raise UnsafeExpressionError(f"not allowed in an expression: {ast.dump(node)[:80]}")
+
+
+def _call(node: ast.Call):
+    if not isinstance(node.func, ast.Name):
+        raise UnsafeExpressionError("only plain class names may be called")
+    cls = _callable(node.func.id)
+    args = [_string_argument(node.func.id, a) if k == 0 else _read(a) for k, a in enumerate(node.args)]
+    kwargs = {}
+    for keyword in node.keywords:
+        value = keyword.value
+        if keyword.arg is None or not isinstance(value, ast.Constant) or type(value.value) not in (int, bool):
+            raise UnsafeExpressionError(f"keyword arguments must be numbers or booleans in {node.func.id}()")
+        kwargs[keyword.arg] = value.value
+    return cls(*args, **kwargs)
+
+
+def _string_argument(name: str, node):
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        pattern = _STRING_TAKERS.get(name)
+        if pattern is None or not pattern.match(node.value):
+            raise UnsafeExpressionError(f"{name}() may not take the text {node.value!r}")
+        return node.value
+    return _read(node)
+
+
+@cache
+def _callable(name: str):
+    custom = {f.__name__: f for f in (*CUSTOM_SYMPY_FUNCTIONS, ExprCondPair)}
+    if name in custom:
+        return custom[name]
+    candidate = getattr(sympy, name, None)
+    if isinstance(candidate, type) and issubclass(candidate, sympy.Basic):
+        return candidate
+    raise UnsafeExpressionError(f"unknown or disallowed name {name!r}")
+
+
+def read_dim(value):
+    """A dimension from its JSON form."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return sympy.Integer(value)
+    if isinstance(value, str) and _IDENTIFIER.match(value):
+        return ir.dim(value)
+    if isinstance(value, str):
+        return parse_srepr(value)
+    raise UnsafeExpressionError(f"not a dimension: {value!r}")
+
+
+def _function(data: dict) -> ScalarFunction:
+    params = tuple(parse_srepr(p) for p in data["params"])
+    return ScalarFunction(data["name"], params, parse_srepr(data["body"]), bool(data["inline"]))
+
+
+_LEAVES = {
+    "Symbol": lambda t, shape: ir.Symbol(str(t["name"]), shape),
+    "Const": lambda t, shape: ir.Const(parse_srepr(t["value"])),
+    "Ones": lambda t, shape: ir.Ones(shape),
+    "Zero": lambda t, shape: ir.Zero(shape),
+    "Identity": lambda t, shape: ir.Identity(shape[0]),
+}
+_OPERATIONS = {
+    cls.__name__: cls
+    for cls in (
+        ir.Add,
+        ir.Sub,
+        ir.Mul,
+        ir.Div,
+        ir.Neg,
+        ir.Pow,
+        ir.MatMul,
+        ir.Transpose,
+        ir.Sum,
+        ir.Mean,
+        ir.Diag,
+        ir.Row,
+    )
+}
+_SPECIAL = {
+    "Apply": lambda t, args, shape: ir.Apply(_function(t["function"]), tuple(args)),
+    "IndexedSum": lambda t, args, shape: ir.IndexedSum(str(t["index"]), read_dim(t["upper"]), args[0]),
+    "Elem": lambda t, args, shape: ir.Elem(args[0], str(t["index"])),
+    "Chain": lambda t, args, shape: ir.Chain(tuple(args), shape),
+}
+
+
+def read_tree(tree: dict) -> ir.Node:
+    """The IR node a ``tree`` describes, its structure kept exactly (no simplification)."""
+    kind = tree.get("node")
+    shape = tuple(read_dim(d) for d in tree.get("shape", []))
+    if kind in _LEAVES:
+        node = _LEAVES[kind](tree, shape)
+    else:
+        args = [read_tree(a) for a in tree.get("args", [])]
+        if kind in _OPERATIONS:
+            node = _OPERATIONS[kind](*args)
+        elif kind in _SPECIAL:
+            node = _SPECIAL[kind](tree, args, shape)
+        else:
+            raise UnsafeExpressionError(f"unknown node {kind!r}")
+    if node.shape != shape:
+        raise ValueError(f"{kind} node: the tree says shape {shape}, its operands give {node.shape}")
+    return node
+
+
+def read_expression(expression: dict) -> ir.Node:
+    """The IR of one expression object (``{"latex", "text", "tree"}``) of a JSON derivation."""
+    return read_tree(expression["tree"])

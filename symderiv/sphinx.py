@@ -1,0 +1,233 @@
+"""The Sphinx extension: step-by-step derivations in reStructuredText and MyST documents.
+
+Add ``"symderiv.sphinx"`` to ``extensions``, then write (MyST)::
+
+    ```{symderiv}
+    :activation: relu
+    :loss: mse
+    :show: steps, gradients, per-sample
+    ```
+
+or ``.. symderiv::`` with the same options in reStructuredText. Options: ``activation``, ``loss``,
+``expression`` (with ``let`` declarations separated by ``;``), ``wrt``, ``kink`` and ``show``
+(any of notes, steps, chain, gradients, per-sample; all by default). ``symderiv-catalog`` with
+``:kind: activations`` or ``losses`` renders every catalog entry, one section each.
+
+The math is emitted as standard ``math_block`` and ``math`` nodes, so whichever math renderer the
+site uses (MathJax, KaTeX, imgmath, LaTeX output) draws it; explanations are paragraphs. Bad
+options are reported as a warning at the directive's line, never as a crash.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from types import SimpleNamespace
+from typing import ClassVar
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import make_id
+
+from . import __version__, catalog
+from .errors import SymderivError
+from .render import view
+from .render.latex import LatexIRPrinter, shape_latex
+from .render.markdown import PARTS, LatexNotation, latex_lines, result_equations, step_equations
+
+DEFAULT_WRT = "w, b"
+SHOWABLE = PARTS + ("code",)  # code: the generated NumPy module, shown only when asked for
+KINDS = {"activations": "activation", "losses": "loss"}  # kind -> the name of one entry
+
+
+class OptionError(ValueError):
+    """A directive option with a value the directive cannot use."""
+
+
+def parse_show(text: str | None) -> tuple:
+    """The parts to show from ``"steps, gradients"`` (all of :data:`PARTS`, not code, when empty)."""
+    if not text or not text.strip():
+        return PARTS
+    parts = tuple(p.strip() for p in text.replace(",", " ").split() if p.strip())
+    unknown = [p for p in parts if p not in SHOWABLE]
+    if unknown:
+        raise OptionError(
+            f"unknown part(s) to show: {', '.join(unknown)} (choose from {', '.join(SHOWABLE)})"
+        )
+    return parts
+
+
+def spec_arguments(options: dict) -> SimpleNamespace:
+    """Directive options in the shape the command line's spec builder takes."""
+    lets = [part.strip() for part in (options.get("let") or "").split(";") if part.strip()]
+    return SimpleNamespace(
+        activation=options.get("activation"),
+        loss=options.get("loss"),
+        expr=options.get("expression"),
+        let=lets,
+        wrt=options.get("wrt") or DEFAULT_WRT,
+        kink=options.get("kink") or "min-norm",
+    )
+
+
+@lru_cache(maxsize=64)
+def cached_derivation(activation, loss, expr, lets: tuple, wrt: str, kink: str):
+    """The derivation for one set of options, derived once per build process."""
+    from .cli import UsageError
+    from .cli.spec import build, wrt_names
+    from .derive import derive
+
+    args = SimpleNamespace(activation=activation, loss=loss, expr=expr, let=list(lets), wrt=wrt, kink=kink)
+    try:
+        target = build(args)
+        return derive(target, wrt=wrt_names(args), convention=kink)
+    except UsageError as error:
+        raise OptionError(str(error).removeprefix("symderiv: ")) from None
+
+
+def derivation_for(options: dict):
+    args = spec_arguments(options)
+    return cached_derivation(args.activation, args.loss, args.expr, tuple(args.let), args.wrt, args.kink)
+
+
+# --------------------------------------------------------------------------- nodes
+
+
+def derivation_nodes(derivation, parts: tuple, docname: str) -> list:
+    """Paragraphs and math nodes for ``derivation``, showing ``parts``."""
+    context = view.build(derivation, LatexIRPrinter(), shape_latex)
+    notation = LatexNotation()
+    out = []
+    if "notes" in parts:
+        out.append(nodes.paragraph("", f"{context['layout_note']} {context['convention_note']}"))
+    out.append(_math_block(f"{context['output']} = {context['expression']}", docname))
+    if "steps" in parts:
+        for step in context["steps"]:
+            out.extend(_step_nodes(step, notation, docname))
+    if "gradients" in parts:
+        for result in context["results"]:
+            out.extend(_result_nodes(result, notation, parts, docname))
+    if "code" in parts:
+        out.extend(_code_nodes(derivation))
+    return out
+
+
+def _step_nodes(step, notation, docname: str) -> list:
+    heading = nodes.strong("", f"Step {step.number}: {step.rule}.")
+    why = nodes.paragraph(
+        "",
+        "",
+        heading,
+        nodes.Text(f" {step.explanation}. Shape of "),
+        _math(step.variable),
+        nodes.Text(f": {step.shape}."),
+    )
+    return [why, _math_block(latex_lines(step_equations(step, notation)), docname)]
+
+
+def _result_nodes(result, notation, parts: tuple, docname: str) -> list:
+    heading = nodes.strong("", "Gradient with respect to ")
+    text = nodes.paragraph(
+        "", "", heading, _math(result.parameter), nodes.Text(f", shaped like it: {result.shape}.")
+    )
+    return [text, _math_block(latex_lines(result_equations(result, notation, parts)), docname)]
+
+
+def _code_nodes(derivation) -> list:
+    try:
+        from .codegen import generate_from
+    except ImportError:
+        raise OptionError("this symderiv cannot generate code, so 'code' cannot be shown") from None
+    source = generate_from(derivation)
+    intro = nodes.paragraph("", "", nodes.strong("", "Generated NumPy code."))
+    return [intro, nodes.literal_block(source, source, language="python")]
+
+
+def _math(latex: str) -> nodes.math:
+    return nodes.math(latex, latex)
+
+
+def _math_block(latex: str, docname: str) -> nodes.math_block:
+    return nodes.math_block(latex, latex, docname=docname, number=None, label=None, nowrap=False)
+
+
+# --------------------------------------------------------------------------- directives
+
+SPEC_OPTIONS = ("activation", "loss", "expression", "let", "wrt", "kink", "show")
+
+
+class SymderivDirective(SphinxDirective):
+    """``.. symderiv::`` — one derivation, step by step."""
+
+    has_content = False
+    option_spec: ClassVar[dict] = {name: directives.unchanged for name in SPEC_OPTIONS}
+
+    def run(self) -> list:
+        try:
+            parts = parse_show(self.options.get("show"))
+            out = derivation_nodes(derivation_for(self.options), parts, self.env.docname)
+        except (OptionError, SymderivError) as error:
+            return [self.warn(error)]
+        return self.located(out)
+
+    def warn(self, error: Exception) -> nodes.system_message:
+        """A warning at the directive's line (Sphinx prints it with the file and line)."""
+        return self.reporter.warning(f"symderiv: {error}", line=self.lineno)
+
+    def located(self, out: list) -> list:
+        for node in out:
+            for each in node.findall():
+                if isinstance(each, nodes.Element):
+                    self.set_source_info(each)
+        return out
+
+
+class CatalogDirective(SymderivDirective):
+    """``.. symderiv-catalog::`` — a section per activation (or loss) of the catalog."""
+
+    option_spec: ClassVar[dict] = {
+        "kind": lambda text: directives.choice(text, list(KINDS)),
+        "activation": directives.unchanged,
+        "kink": directives.unchanged,
+        "show": directives.unchanged,
+    }
+
+    def run(self) -> list:
+        kind = self.options.get("kind", "activations")
+        try:
+            parts = parse_show(self.options.get("show"))
+            sections = [self.section(kind, entry, parts) for entry in _entries(kind)]
+        except (OptionError, SymderivError) as error:
+            return [self.warn(error)]
+        return self.located(sections)
+
+    def section(self, kind: str, entry, parts: tuple) -> nodes.section:
+        options = {"kink": self.options.get("kink")}
+        if kind == "activations":
+            options["activation"] = entry.name
+            formula = f"f(z) = {entry.formula}"
+        else:
+            options.update(activation=self.options.get("activation") or "relu", loss=entry.name)
+            formula = f"loss(a, y) = {entry.formula}"
+        derivation = derivation_for(options)
+        document = self.state.document
+        section = nodes.section(ids=[make_id(self.env, document, KINDS[kind], entry.name)])
+        section += nodes.title("", entry.name)
+        section["names"].append(nodes.fully_normalize_name(f"{kind} {entry.name}"))
+        document.note_implicit_target(section, section)
+        intro = nodes.paragraph("", f"{entry.description[:1].upper()}{entry.description[1:]}: ")
+        intro += nodes.literal("", formula)
+        intro += nodes.Text(f". Derivation of {derivation.title}.")
+        section += intro
+        section.extend(derivation_nodes(derivation, parts, self.env.docname))
+        return section
+
+
+def _entries(kind: str) -> list:
+    return list((catalog.ACTIVATIONS if kind == "activations" else catalog.LOSSES).values())
+
+
+def setup(app) -> dict:
+    app.add_directive("symderiv", SymderivDirective)
+    app.add_directive("symderiv-catalog", CatalogDirective)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
