@@ -1,0 +1,210 @@
+"""Time the generated relu + mse gradient against other ways of computing it.
+
+    python examples/benchmark_codegen.py [--repeats 15] [--plot benchmark.png]
+
+Implementations (float64), each checked against the generated module before timing:
+
+* generated   examples/generated/relu_mse.py, ``grad``
+* numpy       the gradient written by hand: 2/N Xᵀ(1[z > 0] ⊙ e)
+* jax         jax.jit(jax.grad(loss)) with x64 enabled (skipped if JAX is not installed)
+* torch       PyTorch autograd (skipped if PyTorch is not installed)
+* lambdify    SymPy's lambdify of the scalar-expanded per-sample gradient, looped over the
+              samples in Python: the naive route, timed at n = 100 on fewer samples
+
+Sizes (N, n) are (1e6, 10), (1e5, 100) and (1e4, 1000); the implementations are interleaved
+within each repeat, and the script prints medians and their ratio to JAX. It also times the
+generation itself: ``generate()`` in process and ``symderiv codegen`` as a whole process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from _generated import load
+
+SIZES = [(1_000_000, 10), (100_000, 100), (10_000, 1000)]
+LAMBDIFY_SIZE = (1_000, 100)
+
+
+def handwritten(w, b, X, y):
+    z = X @ w + b
+    g = (2 / len(X)) * (z > 0) * (np.maximum(z, 0) - y)
+    return X.T @ g, g.sum()
+
+
+def jax_grad():
+    try:
+        import jax
+    except ImportError:
+        print("jax: not installed, skipped (pip install jax jaxlib)")
+        return None
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    def loss(w, b, X, y):
+        return jnp.mean((jnp.maximum(0, X @ w + b) - y) ** 2)
+
+    compiled = jax.jit(jax.grad(loss, argnums=(0, 1)))
+
+    def call(w, b, X, y):
+        gw, gb = compiled(w, b, X, y)
+        return np.asarray(gw.block_until_ready()), float(gb)
+
+    call.prepare = lambda X, y: (jax.device_put(X), jax.device_put(y))
+    return call
+
+
+def torch_grad():
+    try:
+        import torch
+    except ImportError:
+        print("torch: not installed, skipped (pip install torch==2.13.0, the CPU wheel)")
+        return None
+
+    def call(w, b, X, y):
+        wt = torch.tensor(w, requires_grad=True)
+        bt = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+        loss = ((torch.relu(X @ wt + bt) - y) ** 2).mean()
+        loss.backward()
+        return wt.grad.numpy(), float(bt.grad)
+
+    call.prepare = lambda X, y: (torch.from_numpy(X), torch.from_numpy(y))
+    return call
+
+
+def lambdify_grad(n: int):
+    """The per-sample gradient as n + 1 scalar SymPy expressions, lambdified, looped in Python."""
+    import sympy
+
+    w = sympy.symbols(f"w0:{n}", real=True)
+    x = sympy.symbols(f"x0:{n}", real=True)
+    b, y = sympy.symbols("b y", real=True)
+    z = sum(wi * xi for wi, xi in zip(w, x)) + b
+    indicator = sympy.Piecewise((1, z > 0), (0, True))  # d max(0, z)/dz, min-norm at 0
+    outer = 2 * (sympy.Max(0, z) - y) * indicator
+    expressions = [outer * sympy.diff(z, wi) for wi in w] + [outer]
+    f = sympy.lambdify([*w, b, *x, y], expressions, modules="math")
+
+    def call(w_value, b_value, X, y_value):
+        total = np.zeros(n + 1)
+        for row, target in zip(X, y_value):
+            total += f(*w_value, b_value, *row, target)
+        total /= len(X)
+        return total[:-1], total[-1]
+
+    return call
+
+
+def measure(implementations: dict, N: int, n: int, repeats: int, rng) -> dict:
+    X, y = rng.standard_normal((N, n)), rng.standard_normal(N)
+    w, b = rng.standard_normal(n) / np.sqrt(n), 0.1
+    inputs = {name: getattr(f, "prepare", lambda X, y: (X, y))(X, y) for name, f in implementations.items()}
+    reference = implementations["generated"](w, b, X, y)
+    for name, f in implementations.items():
+        gw, gb = f(w, b, *inputs[name])  # also warms up (JIT compilation)
+        error = max(np.max(np.abs(gw - reference[0])), abs(gb - reference[1]))
+        assert error < 1e-8, f"{name} disagrees with the generated module by {error}"
+    times: dict = {name: [] for name in implementations}
+    for _ in range(repeats):
+        for name, f in implementations.items():
+            start = time.perf_counter()
+            f(w, b, *inputs[name])
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def generation_times() -> tuple[float, float]:
+    root = str(Path(__file__).resolve().parent.parent)
+    if importlib.util.find_spec("symderiv") is None:  # running from a checkout
+        sys.path.insert(0, root)
+    import symderiv
+    from symderiv.codegen import generate
+
+    target = symderiv.loss("mse", symderiv.neuron("relu"))
+    generate(target)  # warm caches of the engine
+    start = time.perf_counter()
+    generate(symderiv.loss("mse", symderiv.neuron("relu")))
+    in_process = time.perf_counter() - start
+    start = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([sys.executable, "-m", "symderiv", "codegen", "--activation", "relu", "--loss", "mse", "-o", "-"],
+                   check=True, capture_output=True, env=env)
+    return in_process, time.perf_counter() - start
+
+
+def report(results: list) -> list:
+    lines = ["| N | n | implementation | median | ratio to JAX |", "| --- | --- | --- | --- | --- |"]
+    for (N, n), medians in results:
+        jax_time = medians.get("jax")
+        for name, seconds in medians.items():
+            ratio = f"{seconds / jax_time:.2f}" if jax_time else "n/a"
+            lines.append(f"| {N:,} | {n} | {name} | {seconds * 1e3:.2f} ms | {ratio} |")
+    return lines
+
+
+def plot(results: list, path: str) -> None:
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib is not installed: no plot")
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted({name for _, medians in results for name in medians})
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(names)
+    for k, name in enumerate(names):
+        xs = [i + k * width for i, (_, m) in enumerate(results) if name in m]
+        ax.bar(xs, [m[name] * 1e3 for _, m in results if name in m], width, label=name)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(results))], [f"N={N:,}\nn={n}" for (N, n), _ in results])
+    ax.set_yscale("log")
+    ax.set_ylabel("median time of one gradient (ms)")
+    ax.set_title("relu + mse gradient, float64, " + platform.machine())
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"saved {path}")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--plot", metavar="PNG", help="save a bar chart (needs matplotlib)")
+    args = parser.parse_args(argv)
+
+    module = load("relu_mse")
+    implementations = {"generated": module.grad, "numpy": handwritten}
+    for name, make in (("jax", jax_grad), ("torch", torch_grad)):
+        f = make()
+        if f is not None:
+            implementations[name] = f
+    rng = np.random.default_rng(0)
+    results = []
+    for N, n in SIZES:
+        results.append(((N, n), measure(implementations, N, n, args.repeats, rng)))
+        print(f"measured N={N:,}, n={n}")
+    naive = {k: v for k, v in implementations.items() if k in ("generated", "jax")}
+    naive["lambdify"] = lambdify_grad(LAMBDIFY_SIZE[1])
+    results.append((LAMBDIFY_SIZE, measure(naive, *LAMBDIFY_SIZE, max(3, args.repeats // 5), rng)))
+    print()
+    print("\n".join(report(results)))
+    in_process, whole = generation_times()
+    print(f"\ngeneration of relu + mse: {in_process * 1e3:.0f} ms in process, {whole:.2f} s for `symderiv codegen`")
+    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, NumPy {np.__version__}")
+    if args.plot:
+        plot(results, args.plot)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
