@@ -92,7 +92,7 @@ def build(derivation, printer, space, prose=str) -> dict:
             )
         )
     return {
-        "title": prose(derivation.title or f"the derivative of {derivation.output.name}"),
+        "title": prose(derivation.title or f"the gradient of {derivation.output.name} = {derivation.expression!r}"),
         "expression": show(derivation.expression),
         "output": show(derivation.output),
         "wrt": [show(p) for p in derivation.wrt],
