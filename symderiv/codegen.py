@@ -94,7 +94,21 @@ class Block:
         An output that is not already a variable is assigned to a fresh one named from ``hints``
         (or to exactly the names ``hints`` with ``exact``).
         """
-        outputs = [stabilize(e) for e in outputs]
+        outputs, self._definitions = self._name_intermediates([stabilize(e) for e in outputs])
+        self._booleans, self._emitted = _boolean_masks(self._definitions, outputs), set()
+        lines, names = [], []
+        for expr, hint in zip(outputs, hints or ["out"] * len(outputs)):
+            lines += self._dependencies(expr)
+            if isinstance(expr, sympy.Symbol) and not exact:
+                names.append(self._print(expr))
+                continue
+            names.append(hint if exact else self.names.fresh(hint))
+            lines += [f"{names[-1]} = {self._output(expr)}"] if expr.is_number else self._fit(names[-1], expr)
+        return lines, names
+
+    def _name_intermediates(self, outputs: list) -> tuple[list, dict]:
+        """Outputs in terms of named intermediates, and each intermediate's definition: the
+        known steps, then every Piecewise (so it can be computed with masks)."""
         definitions: dict = {}
         for expr, symbol in reversed(self.known):
             expr = stabilize(expr)
@@ -104,23 +118,7 @@ class Block:
         pieces: dict = {}
         outputs = [self._hoist_piecewise(e, pieces) for e in outputs]
         definitions = {s: self._hoist_piecewise(d, pieces) for s, d in definitions.items()}
-        definitions.update(pieces)
-        booleans = _boolean_masks(pieces, definitions, outputs)
-        lines: list = []
-        emitted: set = set()
-        names = []
-        for expr, hint in zip(outputs, hints or ["out"] * len(outputs)):
-            self._emit_dependencies(expr, definitions, booleans, lines, emitted)
-            if isinstance(expr, sympy.Symbol) and not exact:
-                names.append(self._print(expr))
-                continue
-            name = hint if exact else self.names.fresh(hint)
-            if expr.is_number:
-                lines.append(f"{name} = {self._output(expr)}")
-            else:
-                lines += self._fit(name, expr)
-            names.append(name)
-        return lines, names
+        return outputs, {**definitions, **pieces}
 
     # piecewise values become their own variables
     def _hoist_piecewise(self, expr, pieces: dict):
@@ -140,22 +138,19 @@ class Block:
             return hoist(expr)
         return expr.replace(lambda e: isinstance(e, sympy.Piecewise), hoist) if expr.has(sympy.Piecewise) else expr
 
-    def _emit_dependencies(self, expr, definitions, booleans, lines, emitted) -> None:
+    def _dependencies(self, expr) -> list:
+        """Statements defining the intermediates ``expr`` reads that are not defined yet."""
+        lines: list = []
         for symbol in sorted(expr.free_symbols, key=sympy.default_sort_key):
-            if symbol in definitions and symbol not in emitted:
-                emitted.add(symbol)
-                definition = definitions[symbol]
-                parts = definition.args if isinstance(definition, sympy.Piecewise) else (definition,)
-                for part in parts:
-                    self._emit_dependencies(sympy.Tuple(*part) if isinstance(part, tuple) else part,
-                                            definitions, booleans, lines, emitted)
-                lines.extend(self._statement(symbol, definition, symbol in booleans, definitions, emitted))
-
-    def _statement(self, symbol, expr, boolean: bool, definitions, emitted) -> list:
-        name = symbol.name
-        if isinstance(expr, sympy.Piecewise):
-            return self._piecewise(name, expr, boolean)
-        return self._fit(name, expr)
+            if symbol in self._definitions and symbol not in self._emitted:
+                self._emitted.add(symbol)
+                definition = self._definitions[symbol]
+                if isinstance(definition, sympy.Piecewise):
+                    lines += self._dependencies(sympy.Tuple(*[sympy.Tuple(*p) for p in definition.args]))
+                    lines += self._piecewise(symbol.name, definition, symbol in self._booleans)
+                else:
+                    lines += self._dependencies(definition) + self._fit(symbol.name, definition)
+        return lines
 
     def _fit(self, name: str, expr) -> list:
         """``name = expr``, first splitting off subexpressions while the line is too long."""
@@ -287,9 +282,9 @@ def _indicator_condition(pieces: list):
     return sympy.simplify_logic(condition) if sympy.count_ops(condition) < 12 else condition
 
 
-def _boolean_masks(pieces: dict, definitions: dict, outputs: list) -> set:
+def _boolean_masks(definitions: dict, outputs: list) -> set:
     """Indicators used only as factors of products with an array: kept as boolean arrays."""
-    candidates = {s for s, p in pieces.items() if _is_indicator(p)}
+    candidates = {s for s, d in definitions.items() if isinstance(d, sympy.Piecewise) and _is_indicator(d)}
     bad: set = set()
     for expr in list(definitions.values()) + outputs:
         if expr in candidates:
