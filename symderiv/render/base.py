@@ -129,3 +129,9 @@ def bare_arguments(body: sympy.Expr) -> set:
 
     visit(body, None)
     return bare - wrapped
+
+
+def is_dot(node: ir.Node) -> bool:
+    """sum(a ⊙ b) of two vectors: the dot product a · b, as it was written."""
+    inner = node.args[0] if isinstance(node, ir.Sum) else None
+    return isinstance(inner, ir.Mul) and all(isinstance(a, ir.Symbol) and len(a.shape) == 1 for a in inner.args)

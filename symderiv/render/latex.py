@@ -11,6 +11,7 @@ from .base import (
     bare_arguments,
     explicit_pieces,
     indicator_condition,
+    is_dot,
     is_indicator,
     precedence,
     sample_name,
@@ -115,6 +116,9 @@ class LatexIRPrinter(Printer):
         return rf"{self.wrap(node.args[0], 99)}^{{\top}}"
 
     def _print_Sum(self, node):
+        if is_dot(node):
+            a, b = node.args[0].args
+            return rf"{self.wrap(a, 21)} \cdot {self.wrap(b, 21)}"
         return rf"\operatorname{{sum}}\left({self._print(node.args[0])}\right)"
 
     def _print_Mean(self, node):

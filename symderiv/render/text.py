@@ -11,6 +11,7 @@ from .base import (
     bare_arguments,
     explicit_pieces,
     indicator_condition,
+    is_dot,
     is_indicator,
     precedence,
     sample_name,
@@ -112,6 +113,9 @@ class TextPrinter(Printer):
         return f"{self.wrap(node.args[0], 99)}^T"
 
     def _print_Sum(self, node):
+        if is_dot(node):
+            a, b = node.args[0].args
+            return f"{self.wrap(a, 21)} @ {self.wrap(b, 21)}"
         return f"sum({self._print(node.args[0])})"
 
     def _print_Mean(self, node):
