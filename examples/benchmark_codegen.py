@@ -136,8 +136,12 @@ def generation_times() -> tuple[float, float]:
     in_process = time.perf_counter() - start
     start = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
-    subprocess.run([sys.executable, "-m", "symderiv", "codegen", "--activation", "relu", "--loss", "mse", "-o", "-"],
-                   check=True, capture_output=True, env=env)
+    subprocess.run(
+        [sys.executable, "-m", "symderiv", "codegen", "--activation", "relu", "--loss", "mse", "-o", "-"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
     return in_process, time.perf_counter() - start
 
 
@@ -166,7 +170,9 @@ def plot(results: list, path: str) -> None:
     for k, name in enumerate(names):
         xs = [i + k * width for i, (_, m) in enumerate(results) if name in m]
         ax.bar(xs, [m[name] * 1e3 for _, m in results if name in m], width, label=name)
-    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(results))], [f"N={N:,}\nn={n}" for (N, n), _ in results])
+    ax.set_xticks(
+        [i + 0.4 - width / 2 for i in range(len(results))], [f"N={N:,}\nn={n}" for (N, n), _ in results]
+    )
     ax.set_yscale("log")
     ax.set_ylabel("median time of one gradient (ms)")
     ax.set_title("relu + mse gradient, float64, " + platform.machine())
@@ -177,7 +183,9 @@ def plot(results: list, path: str) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--plot", metavar="PNG", help="save a bar chart (needs matplotlib)")
     args = parser.parse_args(argv)
@@ -199,8 +207,12 @@ def main(argv=None) -> int:
     print()
     print("\n".join(report(results)))
     in_process, whole = generation_times()
-    print(f"\ngeneration of relu + mse: {in_process * 1e3:.0f} ms in process, {whole:.2f} s for `symderiv codegen`")
-    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, NumPy {np.__version__}")
+    print(
+        f"\ngeneration of relu + mse: {in_process * 1e3:.0f} ms in process, {whole:.2f} s for `symderiv codegen`"
+    )
+    print(
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, NumPy {np.__version__}"
+    )
     if args.plot:
         plot(results, args.plot)
     return 0

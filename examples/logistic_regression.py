@@ -34,8 +34,13 @@ def fit(model, X, y):
         value, (grad_w, grad_b) = model.value_and_grad(theta[:-1], theta[-1], X, y)
         return float(value), np.append(grad_w, grad_b)
 
-    result = minimize(objective, np.zeros(X.shape[1] + 1), jac=True, method="L-BFGS-B",
-                      options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-11})
+    result = minimize(
+        objective,
+        np.zeros(X.shape[1] + 1),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 10_000, "ftol": 1e-15, "gtol": 1e-11},
+    )
     return result.x[:-1], result.x[-1]
 
 
@@ -51,13 +56,18 @@ def main() -> int:
     data = load_breast_cancer()
     X, y = standardise(data.data[:, :10]), data.target.astype(float)
     reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=100_000).fit(X, y)  # no penalty
-    ok = compare("breast cancer, sigmoid + logistic", fit(load("sigmoid_logistic"), X, y),
-                 (reference.coef_[0], reference.intercept_[0]))
+    ok = compare(
+        "breast cancer, sigmoid + logistic",
+        fit(load("sigmoid_logistic"), X, y),
+        (reference.coef_[0], reference.intercept_[0]),
+    )
 
     X, y = load_diabetes(return_X_y=True)
     X = standardise(X)
     reference = LinearRegression().fit(X, y)
-    ok &= compare("diabetes, identity + mse", fit(load("identity_mse"), X, y), (reference.coef_, reference.intercept_))
+    ok &= compare(
+        "diabetes, identity + mse", fit(load("identity_mse"), X, y), (reference.coef_, reference.intercept_)
+    )
     return 0 if ok else 1
 
 

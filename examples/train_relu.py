@@ -33,7 +33,9 @@ def train(model, X, y, steps: int, rate: float, rng):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--rate", type=float, default=0.3)
     parser.add_argument("--plot", metavar="PNG", help="save the loss curve (needs matplotlib)")
@@ -60,7 +62,9 @@ def plot(curve, path: str) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.semilogy(curve)
-    ax.set(xlabel="gradient-descent step", ylabel="mean squared error", title="ReLU neuron, generated gradients")
+    ax.set(
+        xlabel="gradient-descent step", ylabel="mean squared error", title="ReLU neuron, generated gradients"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"saved {path}")

@@ -14,6 +14,8 @@ Expressions reach the printers after :func:`stabilize` has rewritten the forms t
 
 from __future__ import annotations
 
+import math
+
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
@@ -170,7 +172,7 @@ class ScalarPrinter(NumPyPrinter):
         if expr.is_Integer:
             return str(int(expr))
         value = float(expr)
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise ValueError(f"cannot print the non-finite constant {expr} as a literal")
         return repr(value)
 
@@ -212,7 +214,7 @@ class ScalarPrinter(NumPyPrinter):
             first = sympy.Mul.make_args(-expr)[0] if not isinstance(-expr, sympy.Pow) else -expr
             if isinstance(first, sympy.Pow) and not first.exp.is_negative and not text.startswith("("):
                 power = self._print(first)  # ruff format writes -(a**2), not -a**2
-                text = f"({power})" + text[len(power):] if text.startswith(power) else text
+                text = f"({power})" + text[len(power) :] if text.startswith(power) else text
             return "-" + text
         coefficient, rest = expr.as_coeff_Mul()
         numerator, denominator = [], []
@@ -230,7 +232,9 @@ class ScalarPrinter(NumPyPrinter):
         if not denominator:
             return top
         bottom = " * ".join(self.wrap(f, _PREC_MUL) for f in denominator)
-        return f"{top} / " + (f"({bottom})" if len(denominator) > 1 else self.wrap(denominator[0], _PREC_MUL, True))
+        return f"{top} / " + (
+            f"({bottom})" if len(denominator) > 1 else self.wrap(denominator[0], _PREC_MUL, True)
+        )
 
     def _print_Pow(self, expr):
         base, exponent = expr.base, expr.exp

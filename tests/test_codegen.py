@@ -9,10 +9,17 @@ import warnings
 
 import numpy as np
 import pytest
+from test_codegen_support import (
+    PAIR_IDS,
+    PAIRS,
+    data,
+    derivation,
+    import_source,
+    is_finite_everywhere,
+    source,
+)
 
 from symderiv import codegen, numeric, testing
-
-from test_codegen_support import PAIR_IDS, PAIRS, data, derivation, import_source, is_finite_everywhere, source
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +52,17 @@ def test_loss_and_grad_match_engine_and_central_differences(modules, activation,
         grad_w, grad_b = call(module.grad, point)
         both = call(module.value_and_grad, point, block_size=3)
     assert testing.relative_error(value, numeric.evaluate(d.expression, point)) < 1e-12
-    assert testing.relative_error(grad_w, numeric.evaluate(d.expand(d.gradient("w").vectorized), point)) < 1e-12
-    assert testing.relative_error(grad_b, numeric.evaluate(d.expand(d.gradient("b").vectorized), point)) < 1e-12
+    assert (
+        testing.relative_error(grad_w, numeric.evaluate(d.expand(d.gradient("w").vectorized), point)) < 1e-12
+    )
+    assert (
+        testing.relative_error(grad_b, numeric.evaluate(d.expand(d.gradient("b").vectorized), point)) < 1e-12
+    )
     assert testing.relative_error(both[0], value) < 1e-12
-    assert testing.relative_error(both[1][0], grad_w) < 1e-12 and testing.relative_error(both[1][1], grad_b) < 1e-12
+    assert (
+        testing.relative_error(both[1][0], grad_w) < 1e-12
+        and testing.relative_error(both[1][1], grad_b) < 1e-12
+    )
     testing.check_gradient(
         lambda p: call(module.loss, p),
         lambda p: dict(zip(("w", "b"), call(module.grad, p))),
@@ -80,7 +94,13 @@ def test_float32_in_float32_out(modules, activation, loss):
     module = modules(activation, loss)
     point = {k: np.asarray(v, dtype=np.float32) for k, v in data(activation, loss).items()}
     value, (grad_w, grad_b) = call(module.value_and_grad, point)
-    results = [value, grad_w, grad_b, call(module.hessian, point), module.predict(point["w"], point["b"], point["X"])]
+    results = [
+        value,
+        grad_w,
+        grad_b,
+        call(module.hessian, point),
+        module.predict(point["w"], point["b"], point["X"]),
+    ]
     assert [np.asarray(r).dtype for r in results] == [np.float32] * 5
     reference = call(module.grad, {k: np.asarray(v, dtype=np.float64) for k, v in point.items()})
     assert testing.relative_error(grad_w, reference[0]) < 1e-4
@@ -95,7 +115,7 @@ def test_large_pre_activations_stay_finite_without_warnings(modules, activation,
     X = np.array([[1.0], [1.0], [-1.0], [-1.0]])
     for scale in (1e4, 3e3):
         for dtype in (np.float64, np.float32):
-            point = dict(w=np.array([scale], dtype), b=dtype(0), X=X.astype(dtype), y=y.astype(dtype))
+            point = {"w": np.array([scale], dtype), "b": dtype(0), "X": X.astype(dtype), "y": y.astype(dtype)}
             with warnings.catch_warnings():
                 warnings.simplefilter("error")
                 value, grads = call(module.value_and_grad, point)
@@ -123,13 +143,15 @@ KINKS = {"relu": 0.0, "leaky_relu": 0.0, "elu": 0.0, "hard_tanh": 1.0}
 @pytest.mark.parametrize("activation", sorted(KINKS))
 def test_gradient_at_a_kink_follows_the_convention(modules, activation, convention):
     module, (_, d) = modules(activation, "mse", convention), derivation(activation, "mse", convention)
-    point = dict(w=np.array([KINKS[activation]]), b=0.0, X=np.ones((1, 1)), y=np.array([3.0]))
+    point = {"w": np.array([KINKS[activation]]), "b": 0.0, "X": np.ones((1, 1)), "y": np.array([3.0])}
     grad_w, grad_b = call(module.grad, point)
     assert grad_b == pytest.approx(numeric.evaluate(d.expand(d.gradient("b").vectorized), point))
     assert grad_w[0] == pytest.approx(grad_b)
 
 
-@pytest.mark.parametrize(("convention", "slope"), [("min-norm", 0.0), ("mean", 0.5), ("left", 0.0), ("right", 1.0)])
+@pytest.mark.parametrize(
+    ("convention", "slope"), [("min-norm", 0.0), ("mean", 0.5), ("left", 0.0), ("right", 1.0)]
+)
 def test_worked_example_relu_at_zero(modules, convention, slope):
     """C = (max(0, z) - y)² at z = 0 with y = 1: ∂C/∂b = 2 relu'(0) (0 - 1) = -2 relu'(0)."""
     module = modules("relu", "mse", convention)
@@ -153,10 +175,22 @@ def test_predict_is_the_activation(modules):
     ("arguments", "message"),
     [
         ((np.zeros(3), 0.0, np.zeros(4), np.zeros(4)), r"X must have shape \(N, n\), got shape \(4,\)"),
-        ((np.zeros(2), 0.0, np.zeros((4, 3)), np.zeros(4)), r"w must have shape \(n,\) = \(3,\), got shape \(2,\)"),
-        ((np.zeros(3), 0.0, np.zeros((4, 3)), np.zeros(5)), r"y must have shape \(N,\) = \(4,\), got shape \(5,\)"),
-        ((np.zeros(3), np.zeros(2), np.zeros((4, 3)), np.zeros(4)), r"b must have shape \(\), got shape \(2,\)"),
-        ((np.zeros((3, 1)), 0.0, np.zeros((4, 3)), np.zeros(4)), r"w must have shape \(n,\), got shape \(3, 1\)"),
+        (
+            (np.zeros(2), 0.0, np.zeros((4, 3)), np.zeros(4)),
+            r"w must have shape \(n,\) = \(3,\), got shape \(2,\)",
+        ),
+        (
+            (np.zeros(3), 0.0, np.zeros((4, 3)), np.zeros(5)),
+            r"y must have shape \(N,\) = \(4,\), got shape \(5,\)",
+        ),
+        (
+            (np.zeros(3), np.zeros(2), np.zeros((4, 3)), np.zeros(4)),
+            r"b must have shape \(\), got shape \(2,\)",
+        ),
+        (
+            (np.zeros((3, 1)), 0.0, np.zeros((4, 3)), np.zeros(4)),
+            r"w must have shape \(n,\), got shape \(3, 1\)",
+        ),
     ],
 )
 def test_shape_errors_name_argument_and_shapes(modules, arguments, message):
@@ -185,19 +219,36 @@ def test_module_docstring_has_latex_convention_version_and_command():
 
 def test_stable_forms_are_used():
     assert "_log_cosh(" in source("identity", "log_cosh") and "np.cosh" not in source("identity", "log_cosh")
-    assert "np.logaddexp(0, z)" in source("sigmoid", "logistic") and "np.log(" not in source("sigmoid", "logistic")
+    assert "np.logaddexp(0, z)" in source("sigmoid", "logistic") and "np.log(" not in source(
+        "sigmoid", "logistic"
+    )
     assert "np.select" not in "".join(source(a, loss) for a, loss in PAIRS[:20])
 
 
 def test_common_subexpressions_are_computed_once():
     text = source("relu", "mse")
-    block = text[text.index("def _value_and_grad_block"):text.index("def _hessian_block")]
+    block = text[text.index("def _value_and_grad_block") : text.index("def _hessian_block")]
     assert block.count("np.maximum(z, 0)") == 1 and block.count("X @ w") == 1
     assert "a - y" in block and block.count("a - y") == 1
 
 
 @pytest.mark.parametrize(
-    "name", ["os.system", "x; import os", "_private", "np", "grad", "lambda", "class", "match", "l", "H", "grad_w", "é", ""]
+    "name",
+    [
+        "os.system",
+        "x; import os",
+        "_private",
+        "np",
+        "grad",
+        "lambda",
+        "class",
+        "match",
+        "l",
+        "H",
+        "grad_w",
+        "é",
+        "",
+    ],
 )
 def test_identifiers_are_validated(name):
     with pytest.raises(codegen.CodegenError):

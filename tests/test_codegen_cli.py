@@ -14,12 +14,11 @@ import venv
 from pathlib import Path
 
 import pytest
+from test_codegen_support import PAIRS, source
 
 from symderiv.cli import build_parser, main
 from symderiv.cli.codegen_cmd import command_line
 from symderiv.codegen import generate
-
-from test_codegen_support import PAIRS, source
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = ROOT / "examples" / "generated"
@@ -71,8 +70,10 @@ def test_check_fails_on_a_wrong_gradient(tmp_path, capsys):
     assert "FAILED" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("content", "name"), [(None, "missing.py"), ("x = 1\n", "plain.py"), ("x = (\n", "bad.py"),
-                                               ("grad = 1\n", "notes.txt")])
+@pytest.mark.parametrize(
+    ("content", "name"),
+    [(None, "missing.py"), ("x = 1\n", "plain.py"), ("x = (\n", "bad.py"), ("grad = 1\n", "notes.txt")],
+)
 def test_check_usage_errors(tmp_path, content, name):
     path = tmp_path / name
     if content is not None:
@@ -87,7 +88,7 @@ def test_check_usage_errors(tmp_path, content, name):
         ["--expr", "mean((grad - X @ w)^2)", "--let", "grad: vector(N)", "--wrt", "w"],
         ["--expr", "mean((y - X @ w)^2); import os", "--wrt", "w"],
         ["--expr", "mean((y - X @ w)^2)", "--let", "__class__: vector(N)", "--wrt", "w"],
-        ["--activation", "relu", "--loss", "mse\"\"\" import os"],
+        ["--activation", "relu", "--loss", 'mse""" import os'],
     ],
 )
 def test_injection_attempts_are_refused(tmp_path, argv):
@@ -98,7 +99,15 @@ def test_injection_attempts_are_refused(tmp_path, argv):
 
 def _python(code: str, env_extra: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
     env = {**os.environ, **(env_extra or {})}
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def test_module_runs_where_sympy_cannot_be_imported(tmp_path):
@@ -137,17 +146,26 @@ print(hashlib.sha256("".join(texts).encode()).hexdigest())
     assert len(digests) == 1 and len(next(iter(digests))) == 65
 
 
-@pytest.mark.skipif(not HAS["ruff"] and not shutil.which("ruff"), reason="ruff is not installed (pip install ruff)")
+@pytest.mark.skipif(
+    not HAS["ruff"] and not shutil.which("ruff"), reason="ruff is not installed (pip install ruff)"
+)
 def test_generated_files_pass_ruff_check_and_format(tmp_path):
     for activation, loss in PAIRS:
         (tmp_path / f"{activation}_{loss}.py").write_text(source(activation, loss))
     lets = {"A": ("m", "k"), "q": ("k",), "c": ()}
     import symderiv
 
-    (tmp_path / "generic.py").write_text(generate(symderiv.expression("sum(relu(A @ q)) + c*c", lets), wrt=("q", "c")))
+    (tmp_path / "generic.py").write_text(
+        generate(symderiv.expression("sum(relu(A @ q)) + c*c", lets), wrt=("q", "c"))
+    )
     ruff = [sys.executable, "-m", "ruff"] if HAS["ruff"] else [shutil.which("ruff")]
-    for command in (["check", "--isolated", "--no-cache", "."], ["format", "--isolated", "--no-cache", "--check", "."]):
-        result = subprocess.run(ruff + command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    for command in (
+        ["check", "--isolated", "--no-cache", "."],
+        ["format", "--isolated", "--no-cache", "--check", "."],
+    ):
+        result = subprocess.run(
+            ruff + command, cwd=tmp_path, capture_output=True, text=True, check=False, timeout=300
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -164,27 +182,50 @@ def test_committed_examples_regenerate_byte_for_byte(path):
     args = build_parser().parse_args(argv)
     from symderiv.cli.spec import build, wrt_names
 
-    regenerated = generate(build(args), wrt=wrt_names(args), convention=args.kink, command=command_line(args),
-                           hessian=args.hessian)
+    regenerated = generate(
+        build(args),
+        wrt=wrt_names(args),
+        convention=args.kink,
+        command=command_line(args),
+        hessian=args.hessian,
+    )
     assert regenerated == committed, f"regenerate with: {_regeneration_command(committed)}"
 
 
 def test_committed_examples_exist():
-    assert {p.name for p in GENERATED.glob("*.py")} >= {"relu_mse.py", "sigmoid_logistic.py", "identity_mse.py"}
+    assert {p.name for p in GENERATED.glob("*.py")} >= {
+        "relu_mse.py",
+        "sigmoid_logistic.py",
+        "identity_mse.py",
+    }
 
 
 def test_train_relu_example_learns():
-    result = subprocess.run([sys.executable, "train_relu.py", "--steps", "150"], cwd=ROOT / "examples",
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "train_relu.py", "--steps", "150"],
+        cwd=ROOT / "examples",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     error = float(re.search(r"largest parameter error against the teacher: ([\d.]+)", result.stdout).group(1))
     assert error < 0.01
 
 
-@pytest.mark.skipif(not (HAS["sklearn"] and HAS["scipy"]), reason="needs scikit-learn and scipy (the examples extra)")
+@pytest.mark.skipif(
+    not (HAS["sklearn"] and HAS["scipy"]), reason="needs scikit-learn and scipy (the examples extra)"
+)
 def test_regression_examples_match_scikit_learn():
-    result = subprocess.run([sys.executable, "logistic_regression.py"], cwd=ROOT / "examples",
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "logistic_regression.py"],
+        cwd=ROOT / "examples",
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("(ok)") == 2
 
@@ -192,8 +233,23 @@ def test_regression_examples_match_scikit_learn():
 def test_wheel_installs_and_generates_from_another_directory(tmp_path):
     """Build a wheel, install it into a fresh venv and run `symderiv codegen` elsewhere."""
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            ".",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     if build.returncode != 0 and "No module named" in build.stderr:
         pytest.skip(f"cannot build a wheel here: {build.stderr.strip().splitlines()[-1]}")
@@ -203,18 +259,44 @@ def test_wheel_installs_and_generates_from_another_directory(tmp_path):
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     python = env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_USER")}
-    install = subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)],
-                             capture_output=True, text=True, env=env, timeout=600)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=600,
+    )
     assert install.returncode == 0, install.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     script = env_dir / ("Scripts" if os.name == "nt" else "bin") / "symderiv"
-    result = subprocess.run([str(script), "codegen", "--activation", "relu", "--loss", "mse", "-o", "relu_mse.py"],
-                            cwd=elsewhere, capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [str(script), "codegen", "--activation", "relu", "--loss", "mse", "-o", "relu_mse.py"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
-    check = subprocess.run([str(script), "check", "relu_mse.py"], cwd=elsewhere, capture_output=True, text=True,
-                           env=env, timeout=300)
+    check = subprocess.run(
+        [str(script), "check", "relu_mse.py"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        timeout=300,
+    )
     assert check.returncode == 0 and check.stdout.strip().endswith("OK"), check.stdout + check.stderr
-    where = subprocess.run([str(python), "-c", "import symderiv; print(symderiv.__file__)"], cwd=elsewhere,
-                           capture_output=True, text=True, env=env)
+    where = subprocess.run(
+        [str(python), "-c", "import symderiv; print(symderiv.__file__)"],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
     assert str(env_dir) in where.stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +16,13 @@ PAIRS = list(itertools.product(catalog.ACTIVATIONS, catalog.LOSSES))
 PAIR_IDS = [f"{a}-{l}" for a, l in PAIRS]
 
 
-@lru_cache(maxsize=None)
+@cache
 def derivation(activation: str, loss: str, convention: str = "min-norm"):
     target = symderiv.loss(loss, symderiv.neuron(activation))
     return target, symderiv.derive(target, wrt=("w", "b"), convention=convention)
 
 
-@lru_cache(maxsize=None)
+@cache
 def source(activation: str, loss: str, convention: str = "min-norm") -> str:
     target, d = derivation(activation, loss, convention)
     command = f"symderiv codegen --activation {activation} --loss {loss} --kink {convention}"
@@ -51,21 +51,21 @@ def targets(loss: str, rng, count: int) -> np.ndarray:
 def data(activation: str, loss: str, seed: int = 0, N: int = 7, n: int = 3) -> dict:
     """Random (w, b, X, y) where the loss is finite: some pairs (logistic on a ReLU) have a
     domain, and then z is kept near 0.25, where every catalog activation is in (0, 1)."""
-    _, d = derivation(activation, loss)
+    _, _d = derivation(activation, loss)
     rng = np.random.default_rng(seed)
     X, y = rng.standard_normal((N, n)), targets(loss, rng, N)
-    point = dict(w=0.5 * rng.standard_normal(n), b=0.1, X=X, y=y)
+    point = {"w": 0.5 * rng.standard_normal(n), "b": 0.1, "X": X, "y": y}
     if not is_finite_everywhere(activation, loss):
         point.update(w=0.05 * rng.standard_normal(n), b=0.25)
     return point
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_finite_everywhere(activation: str, loss: str) -> bool:
     """False for pairs whose loss is undefined somewhere (log of a non-positive value)."""
     _, d = derivation(activation, loss)
     z = np.linspace(-3, 3, 13)
     rng = np.random.default_rng(0)
-    env = dict(w=np.ones(1), b=0.0, X=z[:, None], y=targets(loss, rng, z.size))
+    env = {"w": np.ones(1), "b": 0.0, "X": z[:, None], "y": targets(loss, rng, z.size)}
     with np.errstate(all="ignore"):
         return bool(np.isfinite(numeric.evaluate(d.expression, env)))

@@ -33,8 +33,12 @@ def register(commands) -> None:
     )
     parser.add_argument("module", metavar="MODULE.py", help="a module written by 'symderiv codegen'")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--rtol", type=float, default=1e-6,
-                        help="largest relative error accepted for grad (default 1e-6; 10x for hessian)")
+    parser.add_argument(
+        "--rtol",
+        type=float,
+        default=1e-6,
+        help="largest relative error accepted for grad (default 1e-6; 10x for hessian)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -48,7 +52,9 @@ def run(args) -> int:
         limit = args.rtol * (10 if label == "hessian" else 1)
         ok = error <= limit
         failed |= not ok
-        print(f"  {label:<12} largest relative error {error:.2e}  {'ok' if ok else f'FAILED (> {limit:.0e})'}")
+        print(
+            f"  {label:<12} largest relative error {error:.2e}  {'ok' if ok else f'FAILED (> {limit:.0e})'}"
+        )
     print("FAILED" if failed else "OK")
     return 1 if failed else 0
 
@@ -76,7 +82,9 @@ def _value_function(module):
 
 
 def _data_matrix(module) -> str:
-    return next((name for name, shape in module._SHAPES.items() if len(shape) == 2), next(iter(module._SHAPES)))
+    return next(
+        (name for name, shape in module._SHAPES.items() if len(shape) == 2), next(iter(module._SHAPES))
+    )
 
 
 def finite_point(module, seed: int) -> dict:
@@ -88,7 +96,9 @@ def finite_point(module, seed: int) -> dict:
     for scale, offset in ATTEMPTS * 4:
         point = {}
         for name, shape in module._SHAPES.items():
-            dims = tuple(d if isinstance(d, int) else sizes.setdefault(d, SIZES.get(d, DEFAULT_SIZE)) for d in shape)
+            dims = tuple(
+                d if isinstance(d, int) else sizes.setdefault(d, SIZES.get(d, DEFAULT_SIZE)) for d in shape
+            )
             value = rng.standard_normal(dims) * (scale if name in module._WRT or not shape else 1.0)
             point[name] = value + offset if not shape else value
         if np.isfinite(_value_function(module)(*point.values())):
@@ -136,8 +146,11 @@ def _unflatten(point: dict, wrt, flat) -> dict:
     out, start = dict(point), 0
     for name in wrt:
         size = np.size(point[name])
-        out[name] = flat[start:start + size].reshape(np.shape(point[name])) if np.ndim(point[name]) else \
-            float(flat[start])
+        out[name] = (
+            flat[start : start + size].reshape(np.shape(point[name]))
+            if np.ndim(point[name])
+            else float(flat[start])
+        )
         start += size
     return out
 

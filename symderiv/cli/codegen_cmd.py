@@ -31,13 +31,24 @@ def register(commands) -> None:
     )
     add_spec_options(parser)
     output = parser.add_argument_group("output")
-    output.add_argument("--output", "-o", metavar="FILE", default="-",
-                        help="write the module to FILE atomically ('-', the default: stdout)")
-    output.add_argument("--force", action="store_true",
-                        help="overwrite FILE even if it is not a module symderiv generated")
+    output.add_argument(
+        "--output",
+        "-o",
+        metavar="FILE",
+        default="-",
+        help="write the module to FILE atomically ('-', the default: stdout)",
+    )
+    output.add_argument(
+        "--force", action="store_true", help="overwrite FILE even if it is not a module symderiv generated"
+    )
     hessian = output.add_mutually_exclusive_group()
-    hessian.add_argument("--hessian", dest="hessian", action="store_true", default=None,
-                         help="require a hessian function (an error if the expression has no neuron form)")
+    hessian.add_argument(
+        "--hessian",
+        dest="hessian",
+        action="store_true",
+        default=None,
+        help="require a hessian function (an error if the expression has no neuron form)",
+    )
     hessian.add_argument("--no-hessian", dest="hessian", action="store_false", help="leave hessian out")
     parser.set_defaults(run=run)
 
@@ -46,8 +57,9 @@ def run(args) -> int:
     from ..codegen import generate
 
     target = build(args)
-    source = generate(target, wrt=wrt_names(args), convention=args.kink, command=command_line(args),
-                      hessian=args.hessian)
+    source = generate(
+        target, wrt=wrt_names(args), convention=args.kink, command=command_line(args), hessian=args.hessian
+    )
     write_output(source, args.output, args.force, may_replace=is_generated)
     return 0
 
