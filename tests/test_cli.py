@@ -21,8 +21,8 @@ def test_worked_example_latex():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Numerator layout" in out
-    assert r"\nabla_{\mathbf{w}} C &= \frac{2}{N} \mathbf{X}^{\top} \left(\mathbb{1}\left[\mathbf{z} > 0\right] \odot \mathbf{e}\right)" in out
-    assert r"\frac{2}{N} \sum_{i=1}^{N} \mathbb{1}\left[z_{i} > 0\right] e_{i} \mathbf{x}_{i}^{\top}" in out
+    assert r"\nabla_{\mathbf{w}} C &= \frac{2}{N} \mathbf{X}^{\top} \left(\mathbb{I}\left[\mathbf{z} > 0\right] \odot \mathbf{e}\right)" in out
+    assert r"\frac{2}{N} \sum_{i=1}^{N} \mathbb{I}\left[z_{i} > 0\right] e_{i} \mathbf{x}_{i}^{\top}" in out
     assert r"\frac{\partial \mathbf{z}}{\partial \mathbf{u}} &= I \in \mathbb{R}^{N \times N}" in out
     assert r"\text{chain rule (element-wise function)}" in out
     assert out.count(r"\begin{align*}") == out.count(r"\end{align*}") == 8

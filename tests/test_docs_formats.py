@@ -94,9 +94,9 @@ def test_markdown_holds_the_latex_of_every_step_and_result(worked):
 
 def test_markdown_keeps_the_indicator_inside_the_per_sample_sum(worked):
     md = derivation_markdown(worked)
-    assert r"\frac{2}{N} \sum_{i=1}^{N} \mathbb{1}\left[z_{i} > 0\right] e_{i} \mathbf{x}_{i}^{\top}" in md
+    assert r"\frac{2}{N} \sum_{i=1}^{N} \mathbb{I}\left[z_{i} > 0\right] e_{i} \mathbf{x}_{i}^{\top}" in md
     assert (
-        r"\nabla_{\mathbf{w}} C &= \frac{2}{N} \mathbf{X}^{\top} \left(\mathbb{1}\left[\mathbf{z} > 0\right]"
+        r"\nabla_{\mathbf{w}} C &= \frac{2}{N} \mathbf{X}^{\top} \left(\mathbb{I}\left[\mathbf{z} > 0\right]"
         in md
     )
 

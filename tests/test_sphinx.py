@@ -87,7 +87,7 @@ def test_worked_example_page_has_every_step_and_gradient(site):
     assert counter.blocks == 7 + 9 + 3
     for rule in ("element-wise product", "sum reduction", "matrix-vector product", "mean reduction"):
         assert f"{rule}.</strong>" in text
-    assert r"\sum_{i=1}^{N} \mathbb{1}\left[z_{i} &gt; 0\right] e_{i} \mathbf{x}_{i}^{\top}" in text
+    assert r"\sum_{i=1}^{N} \mathbb{I}\left[z_{i} &gt; 0\right] e_{i} \mathbf{x}_{i}^{\top}" in text
     assert r"\begin{cases} \mathbf{0}^{\top} &amp; \text{if } z \leq 0" in text
 
 

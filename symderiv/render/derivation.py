@@ -13,7 +13,7 @@ _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
 _TEX_MATH = {"≤": r"\le", "≥": r"\ge", "≠": r"\ne", "⊙": r"\odot", "×": r"\times", "∂": r"\partial",
              "η": r"\eta", "∇": r"\nabla", "²": "^2", "·": r"\cdot", "ᵀ": r"^{\top}", "→": r"\to",
-             "∈": r"\in", "Σ": r"\Sigma"}
+             "∈": r"\in", "Σ": r"\Sigma", "<": "<", ">": ">", "|": "|"}
 
 
 def tex_prose(text: str) -> str:

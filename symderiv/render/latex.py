@@ -32,7 +32,7 @@ class ScalarLatexPrinter(LatexPrinter):
 
     def _print_Piecewise(self, expr):
         if is_indicator(expr):
-            return r"\mathbb{1}\left[%s\right]" % self._print(indicator_condition(expr))
+            return r"\mathbb{I}\left[%s\right]" % self._print(indicator_condition(expr))
         rows = [rf"{self._print(e)} & \text{{if }} {self._print(c)}" for e, c in explicit_pieces(expr)]
         return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
 
