@@ -300,3 +300,35 @@ def test_wheel_installs_and_generates_from_another_directory(tmp_path):
         env=env,
     )
     assert str(env_dir) in where.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--activation", "elu", "--loss", "huber", "--wrt", "b"],
+        ["--activation", "elu", "--loss", "huber", "--wrt", "b,w"],
+        ["--activation", "max(0.1*z, z)", "--loss", "log(cosh(a - y))", "--kink", "mean"],
+        ["--expr", "sum(log(cosh(X @ w + b - y)))"],
+        ["--expr", "mean(abs(X @ w - y))", "--wrt", "w"],
+        [
+            "--expr",
+            "sum(relu(A @ q)) + c*c",
+            "--let",
+            "A: matrix(m, k)",
+            "--let",
+            "q: vector(k)",
+            "--let",
+            "c: scalar",
+            "--wrt",
+            "q,c",
+        ],
+        ["--activation", "relu"],
+    ],
+    ids=["wrt-b", "wrt-b-w", "custom-formulas", "sum-expr", "no-bias", "generic", "neuron-only"],
+)
+def test_other_specs_generate_modules_that_check_accepts(tmp_path, argv):
+    path = tmp_path / "module.py"
+    assert run_cli("codegen", *argv, "-o", str(path)) == 0
+    assert run_cli("check", str(path)) == 0
+    neuron_form = "--loss" in argv or (argv[0] == "--expr" and "@ w" in argv[1])
+    assert ("def hessian(" in path.read_text()) == neuron_form
