@@ -784,8 +784,8 @@ class NeuronModule(ModuleBuilder):
                     f"Functions: {', '.join(exports)}. Scalars (the loss, the gradient of a scalar parameter) are "
                     "NumPy scalars of the inputs' floating dtype (np.float64 is a Python float), so float32 in "
                     "gives float32 out. A shape mismatch raises ValueError naming the argument, the expected "
-                    f"and the actual shape. ``block_size`` evaluates the rows of {f.X.name} in blocks of that many "
-                    "rows (less memory for large N)."
+                    f"and the actual shape. The rows of {f.X.name} are evaluated in blocks of about 2 MiB, so "
+                    "per-row temporaries stay in cache; ``block_size`` sets the number of rows per block."
                 ),
             ]
         )
