@@ -1,0 +1,557 @@
+"""A safe parser for symderiv's formula language, producing IR nodes.
+
+The input is never evaluated: a hand-written tokenizer accepts only allow-listed tokens and a
+Pratt parser builds the expression with the :mod:`symderiv.ir` smart constructors. Every problem
+(bad syntax, unknown names, shape mismatches, limits) is a :class:`ParseError` with a 1-based
+column.
+
+Grammar, loosest to tightest binding::
+
+    expr    := expr ('+' | '-') expr                      left-associative
+             | expr ('*' | '/' | '@' | '.') expr          left-associative ('.' is the dot product)
+             | ('-' | '+') expr                           binds looser than '^': -x^2 = -(x^2)
+             | expr ('^' | '**') number-expr              right-associative, constant exponent
+             | expr ('.T' | "'")                          transpose
+             | NUMBER | NAME | NAME '(' args ')' | '(' expr ')'
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from typing import Callable, NamedTuple
+
+import mpmath
+import sympy
+
+from . import functions, ir
+from .errors import ParseError, SymderivError, did_you_mean
+
+__all__ = [
+    "DEFAULT_SHAPES",
+    "MAX_DEPTH",
+    "MAX_EXPONENT",
+    "MAX_LENGTH",
+    "default_scope",
+    "function_names",
+    "parse",
+    "parse_declaration",
+    "parse_shape",
+    "tokenize",
+]
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 200
+MAX_EXPONENT = 64  # |numeric exponent| must be <= this
+MAX_NUMBER_CHARS = 30
+MAX_CONSTANT_BITS = 4096  # folded constants larger than about 2**4096 are rejected
+MAX_SYMBOLIC_SIZE = 40  # larger symbolic constants (exp(1) + exp(2) + ...) are made numeric
+
+DEFAULT_SHAPES: dict[str, tuple] = {
+    "w": (ir.dim("n"),),
+    "x": (ir.dim("n"),),
+    "X": (ir.dim("N"), ir.dim("n")),
+    "y": (ir.dim("N"),),
+    "b": (),
+    "z": (),
+    "a": (),
+}
+
+SHAPE_KINDS = {"scalar": 0, "vector": 1, "matrix": 2}
+SHAPE_HINT = "expected scalar, vector(n) or matrix(N, n)"
+
+# name -> (number of arguments, IR builder); other functions come from functions.BUILTINS.
+REDUCTIONS: dict[str, tuple[int, Callable]] = {
+    "sum": (1, ir.total),
+    "mean": (1, ir.mean),
+    "dot": (2, ir.dot),
+}
+
+_DIGITS = frozenset(string.digits)
+_NAME_START = frozenset(string.ascii_letters + "_")
+_NAME_CHARS = _NAME_START | _DIGITS
+_SPACE = frozenset(" \t\r\n")
+_SINGLE_OPS = frozenset("+-/^@(),'")
+
+_SUM_BP, _PRODUCT_BP, _UNARY_BP, _POWER_BP, _POSTFIX_BP = 10, 20, 30, 40, 50
+_BINARY: dict[str, tuple[int, Callable]] = {
+    "+": (_SUM_BP, ir.add),
+    "-": (_SUM_BP, ir.sub),
+    "*": (_PRODUCT_BP, ir.mul),
+    "/": (_PRODUCT_BP, ir.div),
+    "@": (_PRODUCT_BP, ir.matmul),
+    ".": (_PRODUCT_BP, ir.dot),
+}
+_BUILD_ERRORS = (SymderivError, TypeError, ValueError, ArithmeticError)
+_TOO_LARGE = f"constant is too large (more than {MAX_CONSTANT_BITS} bits)"
+_NON_FINITE = (mpmath.libmp.finf, mpmath.libmp.fninf, mpmath.libmp.fnan)
+
+
+def default_scope() -> dict[str, ir.Node]:
+    """Symbols for :data:`DEFAULT_SHAPES`: w, x vector(n); X matrix(N, n); y vector(N); b, z, a."""
+    return {name: ir.Symbol(name, shape) for name, shape in DEFAULT_SHAPES.items()}
+
+
+def function_names() -> list[str]:
+    """Every name that can be called: the built-in scalar functions plus sum, mean and dot."""
+    return sorted(set(functions.BUILTINS) | set(REDUCTIONS))
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _error(message: str, text: str, column: int, hint: str = "") -> ParseError:
+    """A ParseError whose str() is ``message at column N`` followed by ``hint``."""
+    err = ParseError(message + hint, text, column)
+    err.args = (f"{message} at column {column}{hint}",)
+    return err
+
+
+def _show(token_text: str) -> str:
+    """A token quoted for an error message."""
+    return f'"{token_text}"' if "'" in token_text else f"'{token_text}'"
+
+
+def _show_char(ch: str) -> str:
+    """A character for an error message, escaped when not printable ASCII."""
+    shown = ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
+    code = f" (U+{ord(ch):04X})" if ord(ch) > 126 or not ch.isprintable() else ""
+    return f"{_show(shown)}{code}"
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+
+class Token(NamedTuple):
+    """A token: ``kind`` is num, name, op or end; ``column`` is 1-based."""
+
+    kind: str
+    text: str
+    column: int
+
+
+def _ends_operand(token: Token) -> bool:
+    return token.kind in ("num", "name") or token.text in (")", "'", ".T")
+
+
+def _scan_digits(text: str, i: int, stop: int) -> int:
+    while i < stop and text[i] in _DIGITS:
+        i += 1
+    return i
+
+
+def _scan_number(text: str, i: int, stop: int) -> int:
+    """The end of the number starting at ``i``: digits [. digits] [e [+-] digits]."""
+    i = _scan_digits(text, i, stop)
+    if i + 1 < stop and text[i] == "." and text[i + 1] in _DIGITS:
+        i = _scan_digits(text, i + 1, stop)
+    if i < stop and text[i] in "eE":
+        j = i + 1 + (i + 1 < stop and text[i + 1] in "+-")
+        if j < stop and text[j] in _DIGITS:
+            i = _scan_digits(text, j, stop)
+    return i
+
+
+def _scan_name(text: str, i: int, stop: int) -> int:
+    while i < stop and text[i] in _NAME_CHARS:
+        i += 1
+    return i
+
+
+def _is_transpose(text: str, i: int, stop: int) -> bool:
+    """Whether ``.T`` at ``i`` is the transpose (T not followed by a name character)."""
+    return i + 1 < stop and text[i + 1] == "T" and (i + 2 >= stop or text[i + 2] not in _NAME_CHARS)
+
+
+def _next_token(text: str, i: int, stop: int, after_operand: bool) -> Token:
+    """The token starting at ``i`` (not whitespace)."""
+    ch, column = text[i], i + 1
+    next_is_digit = i + 1 < stop and text[i + 1] in _DIGITS
+    if ch in _DIGITS or (ch == "." and not after_operand and next_is_digit):
+        end = _scan_number(text, i, stop)
+        if end - i > MAX_NUMBER_CHARS:
+            raise _error(f"number is longer than {MAX_NUMBER_CHARS} characters", text, column)
+        return Token("num", text[i:end], column)
+    if ch in _NAME_START:
+        name = text[i : _scan_name(text, i, stop)]
+        if name.startswith("__"):
+            raise _error("names starting with '__' are not allowed", text, column)
+        return Token("name", name, column)
+    if ch == "*":
+        return Token("op", "**" if i + 1 < stop and text[i + 1] == "*" else "*", column)
+    if ch == ".":
+        transpose = after_operand and _is_transpose(text, i, stop)
+        return Token("op", ".T" if transpose else ".", column)
+    if ch in _SINGLE_OPS:
+        return Token("op", ch, column)
+    raise _error(f"unexpected character {_show_char(ch)}", text, column)
+
+
+def tokenize(text: str, start: int = 0, stop: int | None = None) -> list[Token]:
+    """The tokens of ``text[start:stop]``, ending with an ``end`` token; columns index ``text``."""
+    stop = len(text) if stop is None else stop
+    tokens: list[Token] = []
+    i = start
+    while i < stop:
+        if text[i] in _SPACE:
+            i += 1
+            continue
+        token = _next_token(text, i, stop, bool(tokens) and _ends_operand(tokens[-1]))
+        tokens.append(token)
+        i += len(token.text)
+    tokens.append(Token("end", "", stop + 1))
+    return tokens
+
+
+def _number(token: Token) -> sympy.Number:
+    """An integer literal as sympy.Integer, any other as sympy.Float."""
+    if all(c in _DIGITS for c in token.text):
+        return sympy.Integer(int(token.text))
+    return sympy.Float(token.text)
+
+
+# --------------------------------------------------------------------------- shapes & declarations
+
+
+def parse_shape(text: str) -> tuple:
+    """``scalar`` -> (), ``vector(n)`` -> (n,), ``matrix(N, n)`` -> (N, n)."""
+    _check_length(text)
+    return _shape_at(text, 0)
+
+
+def parse_declaration(text: str) -> tuple[str, tuple]:
+    """``"w: vector(n)"`` -> ``("w", (n,))``."""
+    _check_length(text)
+    colon = text.find(":")
+    names = tokenize(text, 0, len(text) if colon < 0 else colon)
+    first = names[0]
+    if first.kind != "name":
+        where = "missing name" if first.kind == "end" else f"expected a name, found {_show(first.text)}"
+        raise _error(f"{where} before ':' (a declaration looks like 'w: vector(n)')", text, first.column)
+    if colon < 0 or names[1].kind != "end":
+        found = names[1]
+        raise _error(
+            f"expected ':' after '{first.text}', found {_describe(found)}"
+            " (a declaration looks like 'w: vector(n)')",
+            text,
+            found.column,
+        )
+    return first.text, _shape_at(text, colon + 1)
+
+
+def _describe(token: Token) -> str:
+    return "end of input" if token.kind == "end" else _show(token.text)
+
+
+def _shape_at(text: str, start: int) -> tuple:
+    """The shape written in ``text[start:]``."""
+    tokens = tokenize(text, start)
+    kind = tokens[0]
+    if kind.kind != "name" or kind.text not in SHAPE_KINDS:
+        if kind.kind == "end":
+            raise _error(f"empty shape ({SHAPE_HINT})", text, kind.column)
+        hint = did_you_mean(kind.text, list(SHAPE_KINDS)) or f" ({SHAPE_HINT})"
+        raise _error(f"unknown shape {_show(kind.text)}", text, kind.column, hint)
+    rank = SHAPE_KINDS[kind.text]
+    dims, pos = _shape_dims(text, tokens, rank)
+    if tokens[pos].kind != "end":
+        raise _error(f"unexpected {_describe(tokens[pos])} after the shape", text, tokens[pos].column)
+    return tuple(dims)
+
+
+def _shape_dims(text: str, tokens: list[Token], rank: int) -> tuple[list, int]:
+    """The ``rank`` dimensions after the shape word, and the index of the next token."""
+    if rank == 0:
+        return [], 1
+    expected = ["("] + [",", "d"] * (rank - 1) + [")"]
+    expected.insert(1, "d")
+    dims, pos = [], 1
+    for want in expected:
+        token = tokens[pos]
+        if want == "d":
+            dims.append(_dimension(text, token))
+        elif token.text != want or token.kind != "op":
+            raise _error(f"expected '{want}', found {_describe(token)} ({SHAPE_HINT})", text, token.column)
+        pos += 1
+    return dims, pos
+
+
+def _dimension(text: str, token: Token) -> sympy.Expr:
+    """A dimension: a name or a positive integer."""
+    try:
+        if token.kind == "name":
+            return ir.as_dim(token.text)
+        if token.kind == "num" and all(c in _DIGITS for c in token.text):
+            return ir.as_dim(int(token.text))
+    except _BUILD_ERRORS as exc:
+        raise _error(str(exc), text, token.column) from None
+    raise _error(
+        f"expected a dimension (a name or a positive integer), found {_describe(token)}",
+        text,
+        token.column,
+    )
+
+
+def _check_length(text: str) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"expected a string, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"input is longer than {MAX_LENGTH} characters", text, MAX_LENGTH + 1)
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+def parse(text: str, scope: Mapping[str, ir.Node] | None = None) -> ir.Node:
+    """The IR expression written in ``text``; names resolve through ``scope`` (default_scope())."""
+    _check_length(text)
+    tokens = tokenize(text)
+    if tokens[0].kind == "end":
+        raise ParseError("empty expression", text, 1)
+    names = default_scope() if scope is None else {k: ir.as_node(v) for k, v in scope.items()}
+    parser = _Parser(text, tokens, names)
+    try:
+        return parser.parse()
+    except RecursionError:
+        column = parser.peek().column
+        raise ParseError("expression is nested too deeply", text, column) from None
+
+
+class _Parser:
+    """A Pratt parser over a token list; ``depth`` counts nested calls of :meth:`expression`."""
+
+    def __init__(self, text: str, tokens: list[Token], scope: dict[str, ir.Node]):
+        self.text, self.tokens, self.scope = text, tokens, scope
+        self.pos = 0
+        self.depth = 0
+
+    # ----------------------------------------------------------------- token helpers
+
+    def peek(self) -> Token:
+        return self.tokens[self.pos]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.pos]
+        self.pos += token.kind != "end"
+        return token
+
+    def error(self, message: str, column: int, hint: str = "") -> ParseError:
+        return _error(message, self.text, column, hint)
+
+    def unexpected(self, token: Token, hint: str = "") -> ParseError:
+        if token.kind == "end":
+            return self.error("unexpected end of input", token.column, hint)
+        return self.error(f"unexpected {_show(token.text)}", token.column, hint)
+
+    def expect(self, text: str, opener: Token) -> None:
+        token = self.advance()
+        if token.text != text or token.kind != "op":
+            hint = f" (expected '{text}' to close the '{opener.text}' at column {opener.column})"
+            raise self.unexpected(token, hint)
+
+    # ----------------------------------------------------------------- Pratt core
+
+    def parse(self) -> ir.Node:
+        node = self.expression()
+        token = self.peek()
+        if token.kind != "end":
+            hint = " (missing operator?)" if token.kind in ("num", "name") or token.text == "(" else ""
+            raise self.unexpected(token, hint)
+        return node
+
+    def expression(self, rbp: int = 0) -> ir.Node:
+        """An expression whose operators all bind tighter than ``rbp``."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise self.error(f"expression is nested deeper than {MAX_DEPTH} levels", self.peek().column)
+            left = self.prefix(self.advance())
+            while _left_power(self.peek()) > rbp:
+                left = self.infix(left, self.advance())
+            return left
+        finally:
+            self.depth -= 1
+
+    def prefix(self, token: Token) -> ir.Node:
+        """An operand starting with ``token``."""
+        if token.kind == "num":
+            return self.checked(ir.Const(_number(token)), token.column)
+        if token.kind == "name" and self.at("("):
+            builder, arity = self.callee(token)
+            return self.call(token, builder, arity, self.arguments(self.advance()))
+        if token.kind == "name":
+            return self.symbol(token)
+        if token.text == "(":
+            inner = self.expression()
+            self.expect(")", token)
+            return inner
+        if token.text in ("-", "+"):
+            operand = self.expression(_UNARY_BP)
+            return self.build(token.column, ir.neg, operand) if token.text == "-" else operand
+        raise self.unexpected(token)
+
+    def infix(self, left: ir.Node, token: Token) -> ir.Node:
+        """The operator ``token`` applied to ``left``."""
+        if token.text in (".T", "'"):
+            return self.build(token.column, ir.transpose, left)
+        if token.text in ("^", "**"):
+            start = self.peek()
+            return self.power(left, token, start, self.expression(_POWER_BP - 1))
+        bp, builder = _BINARY[token.text]
+        return self.build(token.column, builder, left, self.expression(bp))
+
+    # ----------------------------------------------------------------- operands & operators
+
+    def at(self, text: str) -> bool:
+        """Whether the next token is the operator ``text``."""
+        return self.peek().kind == "op" and self.peek().text == text
+
+    def symbol(self, token: Token) -> ir.Node:
+        """The scope's node for the name ``token``."""
+        if token.text in self.scope:
+            return self.scope[token.text]
+        if token.text in function_names():
+            raise self.error(f"'{token.text}' is a function", token.column, f" (call it: {token.text}(...))")
+        hint = did_you_mean(token.text, list(self.scope))
+        hint += f' (declare it, e.g. --let "{token.text}: vector(n)")'
+        raise self.error(f"unknown symbol '{token.text}'", token.column, hint)
+
+    def callee(self, token: Token) -> tuple[Callable, int]:
+        """The IR builder and argument count of the function named by ``token``."""
+        name = token.text
+        if name in REDUCTIONS:
+            arity, builder = REDUCTIONS[name]
+            return builder, arity
+        if name in functions.BUILTINS:
+            fn = functions.BUILTINS[name]
+            return (lambda *args: functions.apply(fn, *args)), len(fn.params)
+        if name in self.scope:
+            raise self.error(f"'{name}' is a symbol, not a function", token.column, " (write * to multiply)")
+        raise self.error(f"unknown function '{name}'", token.column, did_you_mean(name, function_names()))
+
+    def call(self, token: Token, builder: Callable, arity: int, args: list[ir.Node]) -> ir.Node:
+        """``builder(*args)`` for the call at ``token``, after checking the argument count."""
+        if len(args) != arity:
+            plural = "" if arity == 1 else "s"
+            message = f"{token.text}() takes {arity} argument{plural}, got {len(args)}"
+            raise self.error(message, token.column)
+        return self.build(token.column, builder, *args)
+
+    def arguments(self, opener: Token) -> list[ir.Node]:
+        """Comma-separated arguments after ``opener``, up to the closing ')'."""
+        if self.at(")"):
+            self.advance()
+            return []
+        args = [self.expression()]
+        while self.at(","):
+            self.advance()
+            args.append(self.expression())
+        self.expect(")", opener)
+        return args
+
+    def power(self, base: ir.Node, token: Token, start: Token, exponent: ir.Node) -> ir.Node:
+        """``base ^ exponent``: the exponent (starting at ``start``) must be a small number."""
+        value = _numeric_exponent(exponent)
+        if value is None:
+            raise self.error("exponent must be a number", start.column)
+        if abs(value) > MAX_EXPONENT:
+            size = "larger than" if value > 0 else "smaller than"
+            bound = MAX_EXPONENT if value > 0 else -MAX_EXPONENT
+            raise self.error(f"exponent {_format(value)} is {size} {bound}", start.column)
+        return self.build(token.column, ir.power, base, exponent)
+
+    # ----------------------------------------------------------------- building
+
+    def build(self, column: int, builder: Callable, *args: ir.Node) -> ir.Node:
+        """``builder(*args)``, with IR errors re-raised as ParseError at ``column``."""
+        try:
+            node = builder(*args)
+        except RecursionError:
+            raise self.error("expression is nested too deeply to build", column) from None
+        except _BUILD_ERRORS as exc:
+            raise self.error(str(exc), column) from None
+        return self.checked(node, column)
+
+    def checked(self, node: ir.Node, column: int) -> ir.Node:
+        """``node``, after checking that a constant is a finite real number of bounded size.
+
+        A constant whose SymPy expression grew large is replaced by its numeric value, so later
+        folding (and SymPy's simplify in functions.apply) only ever sees small constants.
+        """
+        if not isinstance(node, ir.Const):
+            return node
+        value, problem = _tame(node.value)
+        if problem:
+            raise self.error(problem, column)
+        return node if value is node.value else ir.Const(value)
+
+
+def _left_power(token: Token) -> int:
+    """How tightly ``token`` binds as an infix or postfix operator (0: it is not one)."""
+    if token.kind != "op":
+        return 0
+    if token.text in _BINARY:
+        return _BINARY[token.text][0]
+    if token.text in ("^", "**"):
+        return _POWER_BP
+    return _POSTFIX_BP if token.text in (".T", "'") else 0
+
+
+def _tame(value) -> tuple[object, str]:
+    """A folded constant (its Float value if its expression is large) and why it is rejected."""
+    if not isinstance(value, sympy.Basic) or value.free_symbols:
+        return value, ""  # e.g. 1/N: an expression in dimensions
+    if isinstance(value, sympy.Rational):
+        bits = value.p.bit_length() + value.q.bit_length()
+        return value, _TOO_LARGE if bits > MAX_CONSTANT_BITS else ""
+    number = _evaluate(value)
+    if number is None:
+        shown = str(value) if _tree_size(value) <= MAX_SYMBOLIC_SIZE else "a non-real value"
+        return value, f"constant evaluates to {shown}, which is not a finite real number"
+    _, mantissa, exponent, bitcount = number._mpf_
+    if mantissa and exponent + bitcount > MAX_CONSTANT_BITS:
+        return value, _TOO_LARGE
+    small = isinstance(value, sympy.Float) or _tree_size(value) <= MAX_SYMBOLIC_SIZE
+    return (value if small else number), ""
+
+
+def _evaluate(value) -> sympy.Float | None:
+    """A numeric constant as a finite sympy.Float, or None if it has no finite real value."""
+    if isinstance(value, sympy.Float):
+        number = value
+    else:
+        try:
+            number = value.evalf(15)
+        except _BUILD_ERRORS:
+            return None
+    if not isinstance(number, sympy.Float) or number._mpf_ in _NON_FINITE:
+        return None
+    return number
+
+
+def _numeric_exponent(node: ir.Node):
+    """The value of a constant exponent as a Rational or Float, or None if it is not a number."""
+    value = node.value if isinstance(node, ir.Const) else None
+    if isinstance(value, (sympy.Rational, sympy.Float)):
+        return value
+    if isinstance(value, sympy.Basic) and not value.free_symbols:
+        return _evaluate(value)
+    return None
+
+
+def _tree_size(value: sympy.Basic) -> int:
+    """The number of nodes of a SymPy expression, counting at most MAX_SYMBOLIC_SIZE + 1."""
+    count = 0
+    for _ in sympy.preorder_traversal(value):
+        count += 1
+        if count > MAX_SYMBOLIC_SIZE:
+            break
+    return count
+
+
+def _format(value) -> str:
+    """A number for an error message."""
+    if isinstance(value, sympy.Rational):
+        return str(value)
+    number = float(value)
+    return f"{number:g}" if abs(number) != float("inf") else str(value)
