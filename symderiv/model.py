@@ -83,8 +83,45 @@ def _from_sympy(expr: sympy.Expr, variables: tuple, name: str) -> ScalarFunction
     return ScalarFunction(name, tuple(allowed.values()), body)
 
 
-class Neuron:
+class _Spec:
+    """What a neuron and a loss share: deriving and showing themselves (``symbol = expression``)."""
+
+    symbol = "f"
+    expression: ir.Node
+    name: str
+
+    def derive(self, wrt=("w", "b"), convention="min-norm"):
+        from .derive import derive
+
+        return derive(self, wrt=wrt, convention=convention)
+
+    def latex(self) -> str:
+        from .render.latex import to_latex
+
+        return f"{self.symbol} = {to_latex(self.expression)}"
+
+    def _repr_latex_(self) -> str:
+        return f"$${self.latex()}$$"
+
+    def _repr_markdown_(self) -> str:
+        from .render.markdown import equation_markdown
+
+        return equation_markdown(self.title(), self.latex())
+
+    def _repr_html_(self) -> str:
+        from .render.html import equation_html
+        from .render.mathml import to_mathml
+
+        return equation_html(self.title(), to_mathml(ir.Symbol(self.symbol)), to_mathml(self.expression))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name}: {self.symbol} = {self.expression!r})"
+
+
+class Neuron(_Spec):
     """A neuron: an activation f applied to z = w·x + b, or to z = Xw + b for all N samples."""
+
+    symbol = "a"
 
     def __init__(self, activation="relu", **params):
         self.activation, self.name = activation_function(activation, **params)
@@ -103,11 +140,6 @@ class Neuron:
         """Every row of X: f(Xw + b), a vector of N predictions."""
         return apply(self.activation, self.pre_activation)
 
-    def derive(self, wrt=("w", "b"), convention="min-norm"):
-        from .derive import derive
-
-        return derive(self, wrt=wrt, convention=convention)
-
     def title(self) -> str:
         return f"a {self.name} neuron"
 
@@ -116,34 +148,15 @@ class Neuron:
         hints.setdefault(self.expression.key, "a")
         return hints
 
-    def latex(self) -> str:
-        from .render.latex import to_latex
-
-        return f"a = {to_latex(self.expression)}"
-
-    def _repr_latex_(self) -> str:
-        return f"$${self.latex()}$$"
-
-    def _repr_markdown_(self) -> str:
-        from .render.markdown import equation_markdown
-
-        return equation_markdown(self.title(), self.latex())
-
-    def _repr_html_(self) -> str:
-        from .render.html import equation_html
-        from .render.mathml import to_mathml
-
-        return equation_html(self.title(), to_mathml(ir.Symbol("a")), to_mathml(self.expression))
-
-    def __repr__(self) -> str:
-        return f"Neuron({self.name}: a = {self.expression!r})"
 
 
 # --------------------------------------------------------------------------- losses
 
 
-class Loss:
+class Loss(_Spec):
     """The mean over N samples of a per-sample loss of the prediction a and the target y."""
+
+    symbol = "C"
 
     def __init__(self, spec="mse", model: Neuron | None = None, **params):
         self.model = model if model is not None else Neuron("relu")
@@ -169,11 +182,6 @@ class Loss:
             raise UnknownNameError("loss", call[0], list(catalog.LOSSES))
         return "loss", _parse_loss(spec, {"a": model.prediction, "y": y}, params)
 
-    def derive(self, wrt=("w", "b"), convention="min-norm"):
-        from .derive import derive
-
-        return derive(self, wrt=wrt, convention=convention)
-
     def title(self) -> str:
         return f"the {self.name} loss of a {self.model.name} neuron"
 
@@ -182,27 +190,6 @@ class Loss:
         hints.setdefault(self.model.prediction.key, "a")
         return hints
 
-    def latex(self) -> str:
-        from .render.latex import to_latex
-
-        return f"C = {to_latex(self.expression)}"
-
-    def _repr_latex_(self) -> str:
-        return f"$${self.latex()}$$"
-
-    def _repr_markdown_(self) -> str:
-        from .render.markdown import equation_markdown
-
-        return equation_markdown(self.title(), self.latex())
-
-    def _repr_html_(self) -> str:
-        from .render.html import equation_html
-        from .render.mathml import to_mathml
-
-        return equation_html(self.title(), to_mathml(ir.Symbol("C")), to_mathml(self.expression))
-
-    def __repr__(self) -> str:
-        return f"Loss({self.name}: C = {self.expression!r})"
 
 
 def _parse_loss(formula: str, scope: dict, params: dict) -> ir.Node:

@@ -435,6 +435,8 @@ class _Parser:
             plural = "" if arity == 1 else "s"
             message = f"{token.text}() takes {arity} argument{plural}, got {len(args)}"
             raise self.error(message, token.column)
+        if token.text in functions.BUILTINS and all(isinstance(a, ir.Const) for a in args):
+            args = [_numeric(a) for a in args]  # keeps SymPy's simplify of the folded call cheap
         return self.build(token.column, builder, *args)
 
     def arguments(self, opener: Token) -> list[ir.Node]:
@@ -458,6 +460,8 @@ class _Parser:
             size = "larger than" if value > 0 else "smaller than"
             bound = MAX_EXPONENT if value > 0 else -MAX_EXPONENT
             raise self.error(f"exponent {_format(value)} is {size} {bound}", start.column)
+        if isinstance(base, ir.Const) and not isinstance(value, sympy.Integer):
+            base = _numeric(base)  # no root extraction from huge integers
         return self.build(token.column, ir.power, base, exponent)
 
     # ----------------------------------------------------------------- building
@@ -537,6 +541,17 @@ def _numeric_exponent(node: ir.Node):
     if isinstance(value, sympy.Basic) and not value.free_symbols:
         return _evaluate(value)
     return None
+
+
+def _numeric(node: ir.Const) -> ir.Const:
+    """A constant argument of a fold, made numeric unless it is a small exact number."""
+    value = node.value
+    if isinstance(value, sympy.Float) or not isinstance(value, sympy.Basic) or value.free_symbols:
+        return node
+    if isinstance(value, sympy.Rational) and value.p.bit_length() + value.q.bit_length() <= 256:
+        return node
+    number = _evaluate(value)
+    return node if number is None else ir.Const(number)
 
 
 def _tree_size(value: sympy.Basic) -> int:

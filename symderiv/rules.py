@@ -125,7 +125,7 @@ _elementwise(
     ir.Div,
     "quotient rule",
     lambda n, k: ir.div(Const(1), n.args[1]) if k == 0 else neg(ir.div(n.args[0], ir.power(n.args[1], Const(2)))),
-    lambda n, k, c: f"d(p/q)/dp = 1/q and d(p/q)/dq = -p/q², element by element",
+    lambda n, k, c: "d(p/q)/dp = 1/q and d(p/q)/dq = -p/q², element by element",
 )
 _elementwise(
     ir.Neg,

@@ -10,7 +10,7 @@ import sympy
 import symderiv
 from symderiv import ir
 from symderiv.functions import real
-from symderiv.model import X, b, w, x
+from symderiv.model import X, w, x
 
 Z = real("z")
 

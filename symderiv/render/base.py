@@ -71,6 +71,14 @@ class Printer:
     def parenthesize(self, text: str) -> str:
         return f"({text})"
 
+    def inline_arguments(self, node: ir.Apply, printed: list) -> dict:
+        """Printed arguments of an inline function by parameter, parenthesized where needed."""
+        bare = bare_arguments(node.fn.body)
+        return {
+            p: text if p in bare or precedence(arg) >= ATOM else self.parenthesize(text)
+            for p, text, arg in zip(node.fn.params, printed, node.args)
+        }
+
 
 def is_indicator(body: sympy.Expr) -> bool:
     """A Piecewise whose values are all 0 or 1: printed as the indicator of where it is 1."""

@@ -8,12 +8,10 @@ from sympy.printing.latex import LatexPrinter
 from .. import ir
 from .base import (
     Printer,
-    bare_arguments,
     explicit_pieces,
     indicator_condition,
     is_dot,
     is_indicator,
-    precedence,
     sample_name,
 )
 
@@ -142,11 +140,7 @@ class LatexIRPrinter(Printer):
         fn = node.fn
         args = [self._print(a) for a in node.args]
         if fn.inline or is_indicator(fn.body):
-            bare = bare_arguments(fn.body)
-            names = {
-                p: a if p in bare or precedence(n) >= 100 else self.parenthesize(a)
-                for p, a, n in zip(fn.params, args, node.args)
-            }
+            names = self.inline_arguments(node, args)
             return scalar_latex(fn.body, names)
         base, primes = fn.name.rstrip("'"), len(fn.name) - len(fn.name.rstrip("'"))
         escaped = base.replace("_", r"\_")

@@ -17,11 +17,9 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 from .. import ir
 from .base import (
     Printer,
-    bare_arguments,
     explicit_pieces,
     indicator_condition,
     is_indicator,
-    precedence,
     sample_name,
 )
 from .latex import _scalar_piecewise_factor
@@ -319,11 +317,7 @@ class MathMLIRPrinter(Printer):
         fn = node.fn
         args = [self._print(a) for a in node.args]
         if fn.inline or is_indicator(fn.body):
-            bare = bare_arguments(fn.body)
-            names = {
-                p: a if p in bare or precedence(n) >= 100 else self.parenthesize(a)
-                for p, a, n in zip(fn.params, args, node.args)
-            }
+            names = self.inline_arguments(node, args)
             return scalar_mathml(fn.body, names)
         base, primes = fn.name.rstrip("'"), len(fn.name) - len(fn.name.rstrip("'"))
         name = element("mi", base) + (op("′" * primes) if primes else "")

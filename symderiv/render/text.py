@@ -8,7 +8,6 @@ from sympy.printing.str import StrPrinter
 from .. import ir
 from .base import (
     Printer,
-    bare_arguments,
     explicit_pieces,
     indicator_condition,
     is_dot,
@@ -137,11 +136,7 @@ class TextPrinter(Printer):
         fn = node.fn
         args = [self._print(a) for a in node.args]
         if fn.inline or is_indicator(fn.body):
-            bare = bare_arguments(fn.body)
-            names = {
-                p: a if p in bare or precedence(n) >= 100 else f"({a})"
-                for p, a, n in zip(fn.params, args, node.args)
-            }
+            names = self.inline_arguments(node, args)
             return scalar_text(fn.body, names)
         return f"{fn.name}({', '.join(args)})"
 
