@@ -41,7 +41,18 @@ def _number(text: str):
 
 
 def _constants(params: dict) -> dict:
-    return {k: ir.Const(v if isinstance(v, sympy.Basic) else sympy.sympify(v)) for k, v in params.items()}
+    """Catalog parameters as constants; only numbers are accepted (text is never parsed here)."""
+    return {key: ir.Const(_as_number(key, value)) for key, value in params.items()}
+
+
+def _as_number(key: str, value) -> sympy.Expr:
+    if isinstance(value, sympy.Number):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return sympy.Integer(value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return sympy.Float(value)
+    raise SymderivError(f"parameter '{key}' must be a finite number, got {value!r}")
 
 
 # --------------------------------------------------------------------------- activations

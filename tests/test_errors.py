@@ -44,3 +44,9 @@ def test_missing_rule_is_a_named_error():
 def test_vector_expression_needs_a_reduction():
     with pytest.raises(ShapeError, match="reduce it with sum\\(\\) or mean\\(\\)"):
         symderiv.derive(symderiv.neuron("relu").prediction)
+
+
+def test_catalog_parameters_must_be_numbers_never_text():
+    for bad in ("__import__('os').system('true')", "0.1", None, True, float("nan")):
+        with pytest.raises(SymderivError, match="parameter 'alpha' must be a finite number"):
+            symderiv.neuron("leaky_relu", alpha=bad)
