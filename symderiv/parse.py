@@ -18,8 +18,8 @@ Grammar, loosest to tightest binding::
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
-from typing import Callable, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import mpmath
 import sympy
@@ -263,8 +263,7 @@ def _shape_dims(text: str, tokens: list[Token], rank: int) -> tuple[list, int]:
     """The ``rank`` dimensions after the shape word, and the index of the next token."""
     if rank == 0:
         return [], 1
-    expected = ["("] + [",", "d"] * (rank - 1) + [")"]
-    expected.insert(1, "d")
+    expected = ["(", "d"] + [",", "d"] * (rank - 1) + [")"]
     dims, pos = [], 1
     for want in expected:
         token = tokens[pos]
