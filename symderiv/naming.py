@@ -60,7 +60,3 @@ def _computed_arg(node: ir.Apply, steps: list[ir.Node]):
 
 def _is_target(node: ir.Node) -> bool:
     return isinstance(node, ir.Symbol) and node.name in TARGET_NAMES
-
-
-GREEK_LEARNING_RATE = "eta"
-SAMPLE_INDEX = "i"

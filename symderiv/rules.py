@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-import sympy
 
 from . import ir
 from .errors import MissingRuleError
@@ -243,7 +242,3 @@ register(
 def local_derivative_shape(node: Node, operand: Node) -> tuple:
     """(rows, columns) of ∂node/∂operand in numerator layout."""
     return (ir.size(node.shape), ir.size(operand.shape))
-
-
-def is_piecewise(fn) -> bool:
-    return isinstance(fn.body, sympy.Piecewise)

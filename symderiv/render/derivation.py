@@ -29,11 +29,6 @@ def tex_prose(text: str) -> str:
     return re.sub(r"\$\$", "", "".join(out))
 
 
-def tex_math_text(text: str) -> str:
-    """A sentence inside \\text{} in math mode (for notebooks)."""
-    return tex_prose(text)
-
-
 def text_space(rows, cols) -> str:
     rows, cols = str(rows), str(cols)
     return "R" if rows == cols == "1" else f"R^({rows} x {cols})"
