@@ -17,6 +17,7 @@ from .kinks import DEFAULT_CONVENTION, check_convention
 from .rules import Context, local_derivative_shape, rule_for
 
 MAX_CHAIN_PATHS = 8
+MAX_DEPTH = 150  # operations on the longest path; deeper graphs would exhaust the printers' recursion
 LEARNING_RATE = ir.Symbol("eta")
 
 
@@ -145,6 +146,11 @@ def derive(
         raise ShapeError(
             f"a gradient needs a scalar expression, this one is {ir.shape_str(expression.shape)}:"
             " reduce it with sum() or mean()"
+        )
+    if ir.depth(expression) > MAX_DEPTH:
+        raise SymderivError(
+            f"the expression is {ir.depth(expression)} operations deep; symderiv derives expressions "
+            f"up to {MAX_DEPTH} deep (use sum() or a vector instead of long chains of + or *)"
         )
     params = _parameters(expression, wrt)
     context = Context(convention)

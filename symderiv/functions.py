@@ -129,16 +129,18 @@ class ScalarFunction:
 
     def derivative(self, index: int = 0, convention: str = "min-norm") -> "ScalarFunction":
         """∂f/∂(param ``index``) as a ScalarFunction, kinks resolved by ``convention``."""
-        return _derivative(self, index, convention)
+        # keyed by the exact function, not up to renaming: the result uses this function's parameters
+        return _derivative((self.name, self.params, self.body, self.inline), index, convention)
 
     def evaluate_at(self, *values) -> sympy.Expr:
         return self.body.xreplace(dict(zip(self.params, values)))
 
 
 @lru_cache(maxsize=None)
-def _derivative(fn: ScalarFunction, index: int, convention: str) -> ScalarFunction:
+def _derivative(spec: tuple, index: int, convention: str) -> ScalarFunction:
     from .kinks import derivative
 
+    fn = ScalarFunction(*spec)
     param = fn.params[index]
     body = derivative(fn.body, param, convention)
     suffix = "'" if len(fn.params) == 1 else f"_{param.name}"

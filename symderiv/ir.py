@@ -547,6 +547,14 @@ def walk(node: Node) -> Iterator[Node]:
             stack.append((child, False))
 
 
+def depth(node: Node) -> int:
+    """The number of operations on the longest path from ``node`` down to a leaf."""
+    levels: dict = {}
+    for current in walk(node):
+        levels[current] = 1 + max((levels[a] for a in current.args), default=-1)
+    return levels[node]
+
+
 def symbols(node: Node) -> list[Symbol]:
     """The symbols of an expression, in order of first appearance."""
     return [n for n in walk(node) if isinstance(n, Symbol)]

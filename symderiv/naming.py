@@ -7,6 +7,8 @@ with a symbol of the expression.
 
 from __future__ import annotations
 
+import itertools
+
 from . import ir
 
 POOL = ("u", "v", "s", "t", "p", "q", "r", "h", "g", "k", "m", "c", "d", "o")
@@ -39,7 +41,8 @@ def assign(output: ir.Node, steps: list[ir.Node], hints: dict | None = None) -> 
     for node in steps:
         if isinstance(node, ir.Sub) and any(_is_target(a) for a in node.args):
             claim(node.key, "e")
-    pool = iter(name for name in POOL + tuple(f"u_{i}" for i in range(1, 1000)) if name not in taken)
+    numbered = (f"u_{i}" for i in itertools.count(1))
+    pool = (name for name in itertools.chain(POOL, numbered) if name not in taken)
     for node in steps:
         if node.key not in names:
             claim(node.key, next(pool))

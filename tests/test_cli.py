@@ -68,6 +68,7 @@ def test_let_declares_shapes_for_expr():
         (["derive", "--loss", "mse"], "--loss needs --activation"),
         (["derive"], "say what to differentiate"),
         (["derive", "--expr", "relu(X @ w + b)"], "reduce it with sum() or mean()"),
+        (["derive", "--expr", "mean(X @ w)" + " + b" * 2000], "operations deep"),
         (["derive", "--expr", "sum(q)", "--let", "q vector(n)"], "symderiv: error"),
         (["derive", "--activation", "leaky_relu(beta=1)"], "no parameter 'beta'"),
         (["derive", "--activation", "relu", "--bogus"], "unrecognized arguments: --bogus"),

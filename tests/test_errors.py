@@ -50,3 +50,10 @@ def test_catalog_parameters_must_be_numbers_never_text():
     for bad in ("__import__('os').system('true')", "0.1", None, True, float("nan")):
         with pytest.raises(SymderivError, match="parameter 'alpha' must be a finite number"):
             symderiv.neuron("leaky_relu", alpha=bad)
+
+
+def test_too_deep_an_expression_is_a_named_error_not_a_crash():
+    deep = symderiv.expression("mean(X @ w)" + " + b" * 300)
+    with pytest.raises(SymderivError, match="302 operations deep; symderiv derives expressions up to 150"):
+        symderiv.derive(deep)
+    symderiv.derive(symderiv.expression("mean(X @ w)" + " + b" * 145)).latex()
