@@ -162,7 +162,7 @@ class Const(Node):
     __slots__ = ("value",)
 
     def __init__(self, value):
-        self.value = sympy.sympify(value) if isinstance(value, (int, float)) else value
+        self.value = sympy.sympify(value, strict=True) if isinstance(value, (int, float)) else value
         super().__init__((), ())
 
     def data(self):
@@ -351,12 +351,12 @@ def as_node(value) -> Node:
     if isinstance(value, Node):
         return value
     if isinstance(value, (int, float, sympy.Basic)) and not isinstance(value, bool):
-        return Const(sympy.sympify(value) if not isinstance(value, sympy.Basic) else value)
+        return Const(sympy.sympify(value, strict=True) if not isinstance(value, sympy.Basic) else value)
     raise TypeError(f"cannot use {type(value).__name__} in a symderiv expression")
 
 
 def const(value) -> Const:
-    return Const(sympy.sympify(value) if not isinstance(value, sympy.Basic) else value)
+    return Const(sympy.sympify(value, strict=True) if not isinstance(value, sympy.Basic) else value)
 
 
 def is_const(node: Node, value=None) -> bool:
@@ -389,7 +389,7 @@ def split_coefficient(node: Node) -> tuple[sympy.Expr, list[Node]]:
 
 def product(coefficient, factors: list[Node], shape: Shape) -> Node:
     """Rebuild ``coefficient * f1 * f2 ...`` of the given shape, dropping redundant ones."""
-    coefficient = sympy.sympify(coefficient)
+    coefficient = sympy.sympify(coefficient, strict=True)
     if coefficient == 0:
         return zeros(shape)
     kept = [f for f in factors if not (isinstance(f, Ones) and _covered(shape, factors, f))]

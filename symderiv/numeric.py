@@ -95,7 +95,7 @@ def _lookup(env: Mapping[str, Value], name: str) -> Value:
 
 def _size(d, dims: dict) -> int | None:
     """A dimension as an int under ``dims``, or None if it cannot be resolved."""
-    value = sympy.sympify(d).xreplace(_sympy_sizes(dims))
+    value = sympy.sympify(d, strict=True).xreplace(_sympy_sizes(dims))
     return int(value) if value.is_Integer else None
 
 
@@ -128,7 +128,7 @@ def concrete_shape(shape: tuple, dims: dict) -> tuple[int, ...]:
 
 def concrete_value(value, dims: dict) -> float:
     """A SymPy constant (possibly in dimension symbols, like 1/N) as a float."""
-    expr = sympy.sympify(value).xreplace(_sympy_sizes(dims))
+    expr = sympy.sympify(value, strict=True).xreplace(_sympy_sizes(dims))
     if expr.free_symbols:
         names = ", ".join(sorted(s.name for s in expr.free_symbols))
         raise ValueError(f"constant {value} uses unbound symbol(s) {names}")

@@ -69,7 +69,7 @@ def _tanh_ratio(mul: sympy.Mul) -> sympy.Expr:
     for base, exponent in list(powers.items()):
         if isinstance(base, sympy.sinh) and exponent.is_Integer and exponent > 0:
             cosh = sympy.cosh(base.args[0])
-            power = sympy.sympify(powers.get(cosh, 0))
+            power = sympy.sympify(powers.get(cosh, 0), strict=True)
             if power.is_Integer and power <= -exponent:
                 out = out / (base**exponent * cosh**power)
                 out = out * sympy.tanh(base.args[0]) ** exponent * cosh ** (power + exponent)
@@ -120,7 +120,7 @@ class ScalarPrinter(NumPyPrinter):
         self.helpers: set = set()
 
     def doprint(self, expr, assign_to=None) -> str:
-        return self._print(sympy.sympify(expr))
+        return self._print(sympy.sympify(expr, strict=True))
 
     def _print(self, expr, **kwargs) -> str:
         if isinstance(expr, sympy.Expr) and expr.is_number:
@@ -352,7 +352,7 @@ class IRPrinter:
         return f"({text})" if own < level or (strict and own == level) else text
 
     def constant(self, value) -> str:
-        value = sympy.sympify(value)
+        value = sympy.sympify(value, strict=True)
         names = {d: sympy.Symbol(self.dims[d]) for d in value.free_symbols if d in self.dims}
         return ScalarPrinter(arrays=set()).doprint(value.xreplace(names))
 

@@ -48,7 +48,7 @@ def _srepr(expr) -> str:
 
 def dim_json(d):
     """A dimension as JSON: an int, a name, or SymPy ``srepr`` text for anything else."""
-    d = sympy.sympify(d)
+    d = sympy.sympify(d, strict=True)
     if d.is_Integer:
         return int(d)
     if d.is_Symbol:

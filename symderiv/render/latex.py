@@ -47,7 +47,7 @@ def symbol_latex(name: str, shape: tuple) -> str:
 
 def shape_latex(rows, cols) -> str:
     """The set a Jacobian lives in: ℝ, ℝ^n or ℝ^{m×n}."""
-    rows, cols = sympy.sympify(rows), sympy.sympify(cols)
+    rows, cols = sympy.sympify(rows, strict=True), sympy.sympify(cols, strict=True)
     if rows == 1 and cols == 1:
         return r"\mathbb{R}"
     if rows == 1 or cols == 1:

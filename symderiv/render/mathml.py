@@ -224,7 +224,7 @@ def symbol_mathml(name: str, shape: tuple) -> str:
 def shape_mathml(rows, cols) -> str:
     """The set a Jacobian lives in: ℝ, ℝ^{1×n} or ℝ^{m×n}."""
     reals = element("mi", "ℝ")
-    rows, cols = sympy.sympify(rows), sympy.sympify(cols)
+    rows, cols = sympy.sympify(rows, strict=True), sympy.sympify(cols, strict=True)
     if rows == 1 and cols == 1:
         return reals
     dims = row(scalar_mathml(rows), op("×"), scalar_mathml(cols))
