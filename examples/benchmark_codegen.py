@@ -12,7 +12,11 @@ Implementations (float64), each checked against the generated module before timi
               samples in Python: the naive route, timed at n = 100 on fewer samples
 
 Sizes (N, n) are (1e6, 10), (1e5, 100) and (1e4, 1000); the implementations are interleaved
-within each repeat, and the script prints medians and their ratio to JAX. It also times the
+within each repeat, in an order rotated from one repeat to the next, and each timed call comes
+right after an untimed call of the same implementation: it runs as in a training loop of its
+own (caches and thread pools warm; PyTorch's OpenMP workers, which spin for a while after each
+call, otherwise take a core from whichever call comes next). The script prints medians and
+their ratios to JAX and to PyTorch. It also times the
 generation itself: ``generate()`` in process and ``symderiv codegen`` as a whole process.
 """
 
@@ -114,8 +118,12 @@ def measure(implementations: dict, N: int, n: int, repeats: int, rng) -> dict:
         error = max(np.max(np.abs(gw - reference[0])), abs(gb - reference[1]))
         assert error < 1e-8, f"{name} disagrees with the generated module by {error}"
     times: dict = {name: [] for name in implementations}
-    for _ in range(repeats):
-        for name, f in implementations.items():
+    names = list(implementations)
+    for repeat in range(repeats):
+        shift = repeat % len(names)  # rotated, so each implementation follows each other alike
+        for name in names[shift:] + names[:shift]:
+            f = implementations[name]
+            f(w, b, *inputs[name])  # untimed: the timed call runs as in a loop of its own
             start = time.perf_counter()
             f(w, b, *inputs[name])
             times[name].append(time.perf_counter() - start)
@@ -146,13 +154,22 @@ def generation_times() -> tuple[float, float]:
 
 
 def report(results: list) -> list:
-    lines = ["| N | n | implementation | median | ratio to JAX |", "| --- | --- | --- | --- | --- |"]
+    lines = [
+        "| N | n | implementation | median | ratio to JAX | ratio to PyTorch |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
     for (N, n), medians in results:
-        jax_time = medians.get("jax")
+        ratios = [_ratio(medians, "jax"), _ratio(medians, "torch")]
         for name, seconds in medians.items():
-            ratio = f"{seconds / jax_time:.2f}" if jax_time else "n/a"
-            lines.append(f"| {N:,} | {n} | {name} | {seconds * 1e3:.2f} ms | {ratio} |")
+            cells = " | ".join(ratio(seconds) for ratio in ratios)
+            lines.append(f"| {N:,} | {n} | {name} | {seconds * 1e3:.2f} ms | {cells} |")
     return lines
+
+
+def _ratio(medians: dict, baseline: str):
+    """A formatter of time / the baseline's time ("n/a" when the baseline was not timed)."""
+    reference = medians.get(baseline)
+    return lambda seconds: f"{seconds / reference:.2f}" if reference else "n/a"
 
 
 def plot(results: list, path: str) -> None:

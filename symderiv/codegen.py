@@ -543,7 +543,8 @@ def _wrap(lines: list) -> list:
     """Prose lines wrapped at the line limit; indented (preformatted) lines kept whole."""
     out: list = []
     for line in lines:
-        out += [line] if not line or line.startswith("    ") else textwrap.wrap(line, LINE_LIMIT)
+        preformatted = not line or line.startswith("    ")
+        out += [line] if preformatted else textwrap.wrap(line, LINE_LIMIT, break_on_hyphens=False)
     return out
 
 
@@ -676,20 +677,28 @@ class NeuronModule(ModuleBuilder):
         self.wrt = [p.name for p in derivation.wrt]
 
     # element-wise code
-    def block(self, outputs: list, names: Names, hints: list) -> tuple[list, list]:
+    def block(self, outputs: list, names: Names, hints: list, *, head: bool = True) -> tuple[list, list]:
+        """(statements, output names); ``head`` starts with the pre-activation z = X @ w + b."""
         f = self.form
         block = Block(names, f.z, f.known)
         lines, printed = block.compile(outputs, hints)
         self.helpers |= block.helpers
+        if not head:
+            return lines, printed
         X, w, b = f.X.name, f.w.name, f.b.name if f.b is not None else None
-        head = [f"{f.z.name} = {X} @ {w}"] + ([f"{f.z.name} += {b}"] if b else [])
-        return head + lines, printed
+        first = [f"{f.z.name} = {X} @ {w}"] + ([f"{f.z.name} += {b}"] if b else [])
+        return first + lines, printed
+
+    def block_parameters(self) -> list:
+        """A block function's parameters: the pre-activation z of its rows, then the data rows."""
+        f = self.form
+        return [f.z.name] + [s.name for s in self.arguments if s in [f.X] + f.data]
 
     def private(self, name: str, doc: str, outputs: list, hints: list, result) -> Function:
         names = Names(self.names.taken)
-        lines, printed = self.block(outputs, names, hints)
+        lines, printed = self.block(outputs, names, hints, head=False)
         result_text, extra = result(printed, names)
-        return Function(name, doc, [s.name for s in self.arguments], result_text, body=lines + extra)
+        return Function(name, doc, self.block_parameters(), result_text, body=lines + extra)
 
     def _gradient_parts(self, g: str, names: Names) -> tuple[list, list]:
         """(extra lines, per-parameter block results) for the per-sample adjoint ``g``."""
@@ -700,7 +709,7 @@ class NeuronModule(ModuleBuilder):
 
     def context(self) -> dict:
         f = self.form
-        blocks_args = ", ".join(f"{s.name}[rows]" if s in [f.X] + f.data else s.name for s in self.arguments)
+        blocks_args = ", ".join([f.z.name] + [f"{name}[rows]" for name in self.block_parameters()[1:]])
         public, private = [], []
         if f.prediction is not None:
             public.append(self._predict())
@@ -784,8 +793,10 @@ class NeuronModule(ModuleBuilder):
                     f"Functions: {', '.join(exports)}. Scalars (the loss, the gradient of a scalar parameter) are "
                     "NumPy scalars of the inputs' floating dtype (np.float64 is a Python float), so float32 in "
                     "gives float32 out. A shape mismatch raises ValueError naming the argument, the expected "
-                    f"and the actual shape. The rows of {f.X.name} are evaluated in blocks of about 2 MiB, so "
-                    "per-row temporaries stay in cache; ``block_size`` sets the number of rows per block."
+                    f"and the actual shape. Products with {f.X.name} are taken over blocks of rows of about "
+                    "4 MiB (large enough for BLAS to use several cores), the element-wise work over chunks of "
+                    "at most 16384 rows (their temporaries stay in cache); ``block_size`` sets the number of "
+                    "rows per block."
                 ),
             ]
         )
@@ -796,6 +807,7 @@ class NeuronModule(ModuleBuilder):
             "private": private,
             "prepare": self.prepare(),
             "X": f.X.name,
+            "pre_activation": {"z": f.z.name, "w": f.w.name, "b": f.b.name if f.b is not None else None},
             "blocks": True,
             "helpers": helpers,
             "intro": intro,
@@ -864,10 +876,10 @@ class NeuronModule(ModuleBuilder):
 
     def _hessian_block(self, h) -> Function:
         names = Names(self.names.taken)
-        lines, printed = self.block([h], names, ["h"])
+        lines, printed = self.block([h], names, ["h"], head=False)
         f = self.form
         X, h_name = f.X.name, printed[0]
-        arguments = [s.name for s in self.arguments]
+        arguments = self.block_parameters()
         if self.wrt == [f.w.name]:
             return Function(
                 "_hessian_block",

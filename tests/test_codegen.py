@@ -124,14 +124,19 @@ def test_large_pre_activations_stay_finite_without_warnings(modules, activation,
 
 
 @pytest.mark.parametrize(("activation", "loss"), PAIRS, ids=PAIR_IDS)
-def test_block_size_gives_the_same_results(modules, activation, loss):
+def test_block_size_gives_the_same_results(modules, activation, loss, monkeypatch):
     module = modules(activation, loss)
     point = data(activation, loss, N=10)
     whole = call(module.value_and_grad, point)
-    for size in (1, 3, 10, 25):
-        blocked = call(module.value_and_grad, point, block_size=size)
-        assert testing.relative_error(blocked[0], whole[0]) < 1e-12
-        assert testing.relative_error(blocked[1][0], whole[1][0]) < 1e-12
+    whole_hessian = call(module.hessian, point)
+    for chunk_rows in (2**14, 4, 1):  # element-wise chunks within each block, too
+        monkeypatch.setattr(module, "_CHUNK_ROWS", chunk_rows)
+        for size in (1, 3, 10, 25):
+            blocked = call(module.value_and_grad, point, block_size=size)
+            assert testing.relative_error(blocked[0], whole[0]) < 1e-12
+            assert testing.relative_error(blocked[1][0], whole[1][0]) < 1e-12
+            assert testing.relative_error(blocked[1][1], whole[1][1]) < 1e-12
+            assert testing.relative_error(call(module.hessian, point, block_size=size), whole_hessian) < 1e-12
     with pytest.raises(ValueError, match="block_size"):
         call(module.loss, point, block_size=0)
 
@@ -228,8 +233,9 @@ def test_stable_forms_are_used():
 def test_common_subexpressions_are_computed_once():
     text = source("relu", "mse")
     block = text[text.index("def _value_and_grad_block") : text.index("def _hessian_block")]
-    assert block.count("np.maximum(z, 0)") == 1 and block.count("X @ w") == 1
+    assert block.count("np.maximum(z, 0)") == 1 and "@ w" not in block  # z arrives computed
     assert "a - y" in block and block.count("a - y") == 1
+    assert text.count("z = X @ w") == 1 and text.count("z = X[block] @ w") == 1  # predict; per block
 
 
 @pytest.mark.parametrize(
