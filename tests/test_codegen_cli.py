@@ -13,6 +13,7 @@ import sys
 import venv
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_codegen_support import PAIRS, source
 
@@ -228,6 +229,24 @@ def test_regression_examples_match_scikit_learn():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("(ok)") == 2
+
+
+def test_benchmark_implementations_agree_and_the_table_prints(monkeypatch):
+    """The benchmark's parts on a small problem (its timings are not checked: it is no test)."""
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    import benchmark_codegen as bench
+    from _generated import load
+
+    implementations = {
+        "generated": load("relu_mse").grad,
+        "numpy": bench.handwritten,
+        "lambdify": bench.lambdify_grad(3),
+    }
+    medians = bench.measure(implementations, 20, 3, 2, np.random.default_rng(0))  # checks agreement
+    assert set(medians) == set(implementations) and all(t > 0 for t in medians.values())
+    table = bench.report([((20, 3), medians)])
+    assert table[0].startswith("| N | n | implementation") and len(table) == 2 + len(implementations)
+    assert all(line.endswith("| n/a | n/a |") for line in table[2:])  # no JAX, no PyTorch here
 
 
 def _build_wheel(folder: Path) -> subprocess.CompletedProcess:
