@@ -12,10 +12,10 @@ Implementations (float64), each checked against the generated module before timi
               samples in Python: the naive route, timed at n = 100 on fewer samples
 
 Sizes (N, n) are (1e6, 10), (1e5, 100) and (1e4, 1000); the implementations are interleaved
-within each repeat, in an order rotated from one repeat to the next, and each timed call comes
-right after an untimed call of the same implementation: it runs as in a training loop of its
-own (caches and thread pools warm; PyTorch's OpenMP workers, which spin for a while after each
-call, otherwise take a core from whichever call comes next). The script prints medians and
+within each repeat, in an order rotated from one repeat to the next. Each implementation gets
+0.15 s of quiet (OpenBLAS's workers spin for about 0.1 s after each product and would take a
+core from the next implementation), then an untimed call, then the timed call: it runs as in a
+training loop of its own, with its caches and thread pools warm. The script prints medians and
 their ratios to JAX and to PyTorch. It also times the
 generation itself: ``generate()`` in process and ``symderiv codegen`` as a whole process.
 """
@@ -37,6 +37,10 @@ from _generated import load
 
 SIZES = [(1_000_000, 10), (100_000, 100), (10_000, 1000)]
 LAMBDIFY_SIZE = (1_000, 100)
+# Seconds of quiet before each implementation's calls. OpenBLAS's worker threads (NumPy) keep
+# spinning for about 0.1 s after every product, taking a core from whatever runs next in the
+# process: without this pause JAX and PyTorch lose a core to the NumPy implementations.
+QUIET = 0.15
 
 
 def handwritten(w, b, X, y):
@@ -123,6 +127,7 @@ def measure(implementations: dict, N: int, n: int, repeats: int, rng) -> dict:
         shift = repeat % len(names)  # rotated, so each implementation follows each other alike
         for name in names[shift:] + names[:shift]:
             f = implementations[name]
+            time.sleep(QUIET)  # the previous implementation's worker threads stop spinning
             f(w, b, *inputs[name])  # untimed: the timed call runs as in a loop of its own
             start = time.perf_counter()
             f(w, b, *inputs[name])
