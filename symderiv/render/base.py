@@ -80,6 +80,27 @@ class Printer:
         }
 
 
+class MathPrinter(Printer):
+    """A printer of notation: an inline function (or an indicator) as its body, others as calls."""
+
+    def _print_Apply(self, node: ir.Apply) -> str:
+        """An inline function (or an indicator) as its body; any other as a named call."""
+        fn = node.fn
+        args = [self._print(a) for a in node.args]
+        if fn.inline or is_indicator(fn.body):
+            return self.scalar(fn.body, self.inline_arguments(node, args))
+        base = fn.name.rstrip("'")
+        return self.call(base, len(fn.name) - len(base), args)
+
+    def scalar(self, body: sympy.Expr, names: dict) -> str:
+        """A SymPy scalar expression, its parameters printed as ``names``."""
+        raise NotImplementedError
+
+    def call(self, name: str, primes: int, args: list) -> str:
+        """A named function (with ``primes`` derivative marks) applied to printed ``args``."""
+        raise NotImplementedError
+
+
 def is_indicator(body: sympy.Expr) -> bool:
     """A Piecewise whose values are all 0 or 1: printed as the indicator of where it is 1."""
     return isinstance(body, sympy.Piecewise) and all(e in (0, 1) for e, _ in body.args) and any(

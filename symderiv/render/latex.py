@@ -7,7 +7,7 @@ from sympy.printing.latex import LatexPrinter
 
 from .. import ir
 from .base import (
-    Printer,
+    MathPrinter,
     explicit_pieces,
     indicator_condition,
     is_dot,
@@ -57,7 +57,7 @@ def shape_latex(rows, cols) -> str:
     return rf"\mathbb{{R}}^{{{sympy.latex(rows)} \times {sympy.latex(cols)}}}"
 
 
-class LatexIRPrinter(Printer):
+class LatexIRPrinter(MathPrinter):
     """IR expressions as LaTeX math (no surrounding delimiters)."""
 
     def parenthesize(self, text: str) -> str:
@@ -136,16 +136,12 @@ class LatexIRPrinter(Printer):
         of = node.args[0]
         return f"{symbol_latex(sample_name(of), of.shape[1:])}_{{{node.index}}}"
 
-    def _print_Apply(self, node):
-        fn = node.fn
-        args = [self._print(a) for a in node.args]
-        if fn.inline or is_indicator(fn.body):
-            names = self.inline_arguments(node, args)
-            return scalar_latex(fn.body, names)
-        base, primes = fn.name.rstrip("'"), len(fn.name) - len(fn.name.rstrip("'"))
-        escaped = base.replace("_", r"\_")
-        name = rf"\operatorname{{{escaped}}}" + "'" * primes
-        return rf"{name}\left({', '.join(args)}\right)"
+    def scalar(self, body, names):
+        return scalar_latex(body, names)
+
+    def call(self, name, primes, args):
+        escaped, marks = name.replace("_", r"\_"), "'" * primes
+        return rf"\operatorname{{{escaped}}}{marks}\left({', '.join(args)}\right)"
 
     def _cases_product(self, node, piecewise):
         """c(z) · v with a scalar piecewise c: one case per piece, as textbooks write it."""

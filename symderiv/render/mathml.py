@@ -16,7 +16,7 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 
 from .. import ir
 from .base import (
-    Printer,
+    MathPrinter,
     explicit_pieces,
     indicator_condition,
     is_indicator,
@@ -234,7 +234,7 @@ def shape_mathml(rows, cols) -> str:
 # --------------------------------------------------------------------------- IR expressions
 
 
-class MathMLIRPrinter(Printer):
+class MathMLIRPrinter(MathPrinter):
     """IR expressions as presentation MathML (the inside of a ``<math>`` element)."""
 
     def parenthesize(self, text: str) -> str:
@@ -313,15 +313,12 @@ class MathMLIRPrinter(Printer):
         of = node.args[0]
         return element("msub", symbol_mathml(sample_name(of), of.shape[1:]), element("mi", node.index))
 
-    def _print_Apply(self, node):
-        fn = node.fn
-        args = [self._print(a) for a in node.args]
-        if fn.inline or is_indicator(fn.body):
-            names = self.inline_arguments(node, args)
-            return scalar_mathml(fn.body, names)
-        base, primes = fn.name.rstrip("'"), len(fn.name) - len(fn.name.rstrip("'"))
-        name = element("mi", base) + (op("′" * primes) if primes else "")
-        return row(name, APPLY_FUNCTION, fenced(row(*_commas(args))))
+    def scalar(self, body, names):
+        return scalar_mathml(body, names)
+
+    def call(self, name, primes, args):
+        marked = element("mi", name) + (op("′" * primes) if primes else "")
+        return row(marked, APPLY_FUNCTION, fenced(row(*_commas(args))))
 
     def _cases_product(self, node, piecewise):
         """c(z) · v with a scalar piecewise c: one case per piece, as textbooks write it."""

@@ -7,7 +7,7 @@ from sympy.printing.str import StrPrinter
 
 from .. import ir
 from .base import (
-    Printer,
+    MathPrinter,
     explicit_pieces,
     indicator_condition,
     is_dot,
@@ -60,7 +60,7 @@ def scalar_text(expr: sympy.Expr, names: dict | None = None) -> str:
     return ScalarTextPrinter(names).doprint(expr)
 
 
-class TextPrinter(Printer):
+class TextPrinter(MathPrinter):
     """NumPy-like text: ``*`` element-wise, ``@`` matrix product, ``.T`` transpose."""
 
     def _print_Symbol(self, node):
@@ -132,13 +132,11 @@ class TextPrinter(Printer):
     def _print_Elem(self, node):
         return f"{sample_name(node.args[0])}_{node.index}"
 
-    def _print_Apply(self, node):
-        fn = node.fn
-        args = [self._print(a) for a in node.args]
-        if fn.inline or is_indicator(fn.body):
-            names = self.inline_arguments(node, args)
-            return scalar_text(fn.body, names)
-        return f"{fn.name}({', '.join(args)})"
+    def scalar(self, body, names):
+        return scalar_text(body, names)
+
+    def call(self, name, primes, args):
+        return name + "'" * primes + f"({', '.join(args)})"
 
 
 def to_text(node: ir.Node) -> str:
