@@ -269,7 +269,8 @@ def test_wheel_installs_and_generates_from_another_directory(tmp_path):
     wheel = next((tmp_path / "dist").glob("symderiv-*.whl"))
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
-    python = env_dir / ("Scripts" if os.name == "nt" else "bin") / "python"
+    scripts = env_dir / ("Scripts" if os.name == "nt" else "bin")
+    python = scripts / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_USER")}
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--no-deps", "--ignore-installed", "-q", str(wheel)],
@@ -282,7 +283,7 @@ def test_wheel_installs_and_generates_from_another_directory(tmp_path):
     assert install.returncode == 0, install.stderr
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    script = env_dir / ("Scripts" if os.name == "nt" else "bin") / "symderiv"
+    script = scripts / "symderiv"
     result = subprocess.run(
         [str(script), "codegen", "--activation", "relu", "--loss", "mse", "-o", "relu_mse.py"],
         cwd=elsewhere,
