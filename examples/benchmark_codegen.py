@@ -6,6 +6,9 @@ Implementations (float64), each checked against the generated module before timi
 
 * generated   examples/generated/relu_mse.py, ``grad``
 * numpy       the gradient written by hand: 2/N Xᵀ(1[z > 0] ⊙ e)
+* tuned       the fastest NumPy found by hand for this model: products over ~4 MiB blocks of
+              rows, element-wise work in place in preallocated chunk buffers, max(z, 0) = z
+              where z > 0 used: what a NumPy-only module could at best do here
 * jax         jax.jit(jax.grad(loss)) with x64 enabled (skipped if JAX is not installed)
 * torch       PyTorch autograd (skipped if PyTorch is not installed)
 * lambdify    SymPy's lambdify of the scalar-expanded per-sample gradient, looped over the
@@ -47,6 +50,30 @@ def handwritten(w, b, X, y):
     z = X @ w + b
     g = (2 / len(X)) * (z > 0) * (np.maximum(z, 0) - y)
     return X.T @ g, g.sum()
+
+
+def tuned(w, b, X, y, block_bytes=2**22, chunk_rows=2**14):
+    N, n = X.shape
+    block = min(N, max(64, block_bytes // (n * X.itemsize)))
+    chunk = min(block, chunk_rows)
+    z, g, positive = np.empty(block), np.empty(chunk), np.empty(chunk, dtype=bool)
+    grad_w, part_w, grad_b = np.zeros(n), np.empty(n), 0.0
+    for start in range(0, N, block):
+        stop = min(start + block, N)
+        z_block = z[: stop - start]
+        np.dot(X[start:stop], w, out=z_block)
+        z_block += b
+        for first in range(start, stop, chunk):
+            last = min(first + chunk, stop)
+            zc, gc, pc = z_block[first - start : last - start], g[: last - first], positive[: last - first]
+            np.greater(zc, 0, out=pc)
+            np.subtract(zc, y[first:last], out=gc)  # relu(z) = z where the mask is set
+            np.multiply(gc, pc, out=gc)
+            np.dot(gc, X[first:last], out=part_w)
+            grad_w += part_w
+            grad_b += gc.sum()
+    grad_w *= 2 / N
+    return grad_w, 2 * grad_b / N
 
 
 def jax_grad():
@@ -213,7 +240,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     module = load("relu_mse")
-    implementations = {"generated": module.grad, "numpy": handwritten}
+    implementations = {"generated": module.grad, "numpy": handwritten, "tuned": tuned}
     for name, make in (("jax", jax_grad), ("torch", torch_grad)):
         f = make()
         if f is not None:

@@ -240,6 +240,7 @@ def test_benchmark_implementations_agree_and_the_table_prints(monkeypatch):
     implementations = {
         "generated": load("relu_mse").grad,
         "numpy": bench.handwritten,
+        "tuned": bench.tuned,
         "lambdify": bench.lambdify_grad(3),
     }
     medians = bench.measure(implementations, 20, 3, 2, np.random.default_rng(0))  # checks agreement
@@ -247,6 +248,13 @@ def test_benchmark_implementations_agree_and_the_table_prints(monkeypatch):
     table = bench.report([((20, 3), medians)])
     assert table[0].startswith("| N | n | implementation") and len(table) == 2 + len(implementations)
     assert all(line.endswith("| n/a | n/a |") for line in table[2:])  # no JAX, no PyTorch here
+    rng = np.random.default_rng(1)
+    X, y, w = rng.standard_normal((150, 3)), rng.standard_normal(150), rng.standard_normal(3)
+    expected = load("relu_mse").grad(w, 0.2, X, y)
+    for block_bytes, chunk_rows in ((1, 1), (1, 5), (2**22, 2**14)):  # blocks of 64 rows, or one
+        got = bench.tuned(w, 0.2, X, y, block_bytes, chunk_rows)
+        np.testing.assert_allclose(got[0], expected[0], rtol=1e-12)
+        np.testing.assert_allclose(got[1], expected[1], rtol=1e-12)
 
 
 def _build_wheel(folder: Path) -> subprocess.CompletedProcess:
