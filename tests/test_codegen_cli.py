@@ -292,34 +292,17 @@ def test_wheel_installs_and_generates_from_another_directory(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     script = scripts / "symderiv"
-    result = subprocess.run(
-        [str(script), "codegen", "--activation", "relu", "--loss", "mse", "-o", "relu_mse.py"],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=300,
-    )
+
+    def run(*argv):
+        return subprocess.run(
+            [str(a) for a in argv], cwd=elsewhere, capture_output=True, text=True, check=False, env=env, timeout=300
+        )
+
+    result = run(script, "codegen", "--activation", "relu", "--loss", "mse", "-o", "relu_mse.py")
     assert result.returncode == 0, result.stderr
-    check = subprocess.run(
-        [str(script), "check", "relu_mse.py"],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=300,
-    )
+    check = run(script, "check", "relu_mse.py")
     assert check.returncode == 0 and check.stdout.strip().endswith("OK"), check.stdout + check.stderr
-    where = subprocess.run(
-        [str(python), "-c", "import symderiv; print(symderiv.__file__)"],
-        cwd=elsewhere,
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    where = run(python, "-c", "import symderiv; print(symderiv.__file__)")
     assert str(env_dir) in where.stdout
 
 
