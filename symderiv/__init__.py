@@ -21,6 +21,7 @@ from .errors import (
 )
 from .kinks import CONVENTIONS
 from .model import Loss, Neuron, expression
+from .render import text as _text  # noqa: F401  (nodes print as text in messages)
 
 __version__ = "0.1.0"
 

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import forms, ir, naming
+from dataclasses import replace
+
+from . import backprop, forms, ir, naming
 from .errors import ShapeError, SymderivError, UnknownNameError
 from .kinks import DEFAULT_CONVENTION, check_convention
 from .rules import Context, local_derivative_shape, rule_for
+
+VIEWS = ("jacobian", "backprop")
 
 MAX_CHAIN_PATHS = 8
 MAX_DEPTH = 150  # operations on the longest path; deeper graphs would exhaust the printers' recursion
@@ -26,7 +30,7 @@ class Partial:
     """The local derivative of a step's variable by one operand (numerator layout)."""
 
     operand: ir.Symbol
-    jacobian: ir.Node
+    jacobian: ir.Node | None  # None where it would be a 4-way array (matrix operations)
     shape: tuple  # (rows, columns)
     explanation: str
 
@@ -39,6 +43,15 @@ class Step:
     definition: ir.Node
     rule: str
     partials: tuple
+    differential: ir.Node  # dV from the operands' differentials (the backprop view's forward line)
+
+    @property
+    def operand_names(self) -> set:
+        return {p.operand.name for p in self.partials}
+
+    def context(self, context: Context) -> Context:
+        """The rules' context for this step: its variable and its varying operands."""
+        return replace(context, result=self.variable, varying=frozenset(self.operand_names))
 
     @property
     def explanation(self) -> str:
@@ -51,8 +64,9 @@ class Gradient:
 
     parameter: ir.Symbol
     vectorized: ir.Node  # gradient layout: shaped like the parameter
-    derivative: ir.Node  # numerator layout: a row for a vector parameter
+    derivative: ir.Node | None  # numerator layout: a row for a vector parameter (None: a matrix)
     per_sample: ir.Node | None  # Σ_i ... with every per-sample factor inside the sum
+    index_form: ir.Node | None  # one element: ∂C/∂W_jk = Σ_i ..., where it is element-wise
     paths: tuple  # chains of variable names from the output down to the parameter
     chain: ir.Node | None  # the product of local Jacobians along the paths
     update: ir.Node  # one gradient-descent step: p - η ∇_p
@@ -69,7 +83,18 @@ class Derivation:
     steps: list
     gradients: dict
     title: str = ""
+    backward: list = field(default_factory=list)  # backprop.AdjointStep, output first
+    view: str = "jacobian"  # how documents show it: "jacobian" (numerator layout) or "backprop"
     _expansions: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def has_jacobians(self) -> bool:
+        """Whether every local Jacobian is a matrix (no matrix operation): the Jacobian view exists."""
+        return all(p.jacobian is not None for s in self.steps for p in s.partials)
+
+    def with_view(self, view: str) -> "Derivation":
+        """The same derivation shown in ``view`` ("jacobian" or "backprop")."""
+        return replace(self, view=_check_view(view, self))
 
     def gradient(self, name: str) -> Gradient:
         if name not in self.gradients:
@@ -128,12 +153,20 @@ class Derivation:
 
 
 def derive(
-    expression, wrt=None, convention: str = DEFAULT_CONVENTION, title: str = "", hints: dict | None = None
+    expression,
+    wrt=None,
+    convention: str = DEFAULT_CONVENTION,
+    title: str = "",
+    hints: dict | None = None,
+    view: str | None = None,
 ) -> Derivation:
     """Differentiate a scalar expression by the parameters ``wrt`` (names), step by step.
 
-    ``expression`` is an IR node or a model/loss object (which supplies its title and the
-    names of its pre-activation z and activation a).
+    ``expression`` is an IR node or a spec object (a neuron, loss or network, which supplies
+    its title and the names of its intermediates). ``view`` chooses how documents show it:
+    ``"jacobian"`` (numerator-layout Jacobian chain; the default for scalar and vector
+    parameters) or ``"backprop"`` (differentials forward, adjoints backward; the default, and the
+    only view, where a matrix is involved).
     """
     if hasattr(expression, "naming_hints") and hints is None:
         hints = expression.naming_hints()
@@ -164,7 +197,25 @@ def derive(
     output = variables[expression.key]
     adjoints = _accumulate(steps, output, context)
     gradients = {p.name: _gradient(p, adjoints, steps, output) for p in params}
-    return Derivation(expression, output, tuple(params), convention, steps, gradients, title)
+    derivation = Derivation(expression, output, tuple(params), convention, steps, gradients, title)
+    derivation.backward = backprop.backward(steps, output, params, context)
+    derivation.view = _check_view(view, derivation) if view else _default_view(derivation)
+    return derivation
+
+
+def _default_view(derivation: Derivation) -> str:
+    return "jacobian" if derivation.has_jacobians else "backprop"
+
+
+def _check_view(view: str, derivation: Derivation) -> str:
+    if view not in VIEWS:
+        raise UnknownNameError("view", str(view), list(VIEWS))
+    if view == "jacobian" and not derivation.has_jacobians:
+        raise SymderivError(
+            "the Jacobian view needs scalar and vector operations only (a matrix operation's Jacobian "
+            "is a 4-way array): use the backprop view"
+        )
+    return view
 
 
 def _parameters(expression: ir.Node, wrt) -> list:
@@ -203,24 +254,27 @@ def _definition(node: ir.Node, variables: dict) -> ir.Node:
     args = tuple(variables.get(a.key, a) for a in node.args)
     if isinstance(node, ir.Apply):
         return ir.Apply(node.fn, args)
+    if hasattr(node, "axis"):
+        return node.rebuild(args) if isinstance(node, ir.Broadcast) else type(node)(args[0], node.axis)
     return type(node)(*args)
 
 
 def _step(node: ir.Node, variables: dict, param_keys: set, context: Context) -> Step:
     definition = _definition(node, variables)
     rule = rule_for(definition)
+    variable = variables[node.key]
+    varying = frozenset(a.name for a, original in zip(definition.args, node.args)
+                        if original.key in variables or original.key in param_keys)
+    local = replace(context, result=variable, varying=varying)
     partials = []
     for k, operand in enumerate(definition.args):
         if node.args[k].key in variables or node.args[k].key in param_keys:
+            jacobian = rule.jacobian(definition, k, local) if rule.jacobian else None
             partials.append(
-                Partial(
-                    operand,
-                    rule.jacobian(definition, k, context),
-                    local_derivative_shape(definition, operand),
-                    rule.explain(definition, k, context),
-                )
+                Partial(operand, jacobian, local_derivative_shape(definition, operand), rule.explain(definition, k, local))
             )
-    return Step(variables[node.key], definition, rule.name, tuple(partials))
+    differential = backprop.differential(definition, {p.operand.name for p in partials}, local)
+    return Step(variable, definition, rule.title(definition), tuple(partials), differential)
 
 
 def _accumulate(steps: list, output: ir.Symbol, context: Context) -> dict:
@@ -234,7 +288,7 @@ def _accumulate(steps: list, output: ir.Symbol, context: Context) -> dict:
         operands = {p.operand.name for p in step.partials}
         for k, operand in enumerate(step.definition.args):
             if isinstance(operand, ir.Symbol) and operand.name in operands:
-                contribution = rule.vjp(step.definition, g, k, context)
+                contribution = rule.vjp(step.definition, g, k, step.context(context))
                 previous = adjoints.get(operand.name)
                 adjoints[operand.name] = contribution if previous is None else ir.add(previous, contribution)
     return adjoints
@@ -243,11 +297,13 @@ def _accumulate(steps: list, output: ir.Symbol, context: Context) -> dict:
 def _gradient(param: ir.Symbol, adjoints: dict, steps: list, output: ir.Symbol) -> Gradient:
     vectorized = adjoints.get(param.name, ir.zeros(param.shape))
     paths = _paths(steps, output.name, param.name)
+    per_sample = forms.per_sample(vectorized)
     return Gradient(
         parameter=param,
         vectorized=vectorized,
-        derivative=forms.numerator(vectorized),
-        per_sample=forms.per_sample(vectorized),
+        derivative=forms.numerator(vectorized) if len(param.shape) < 2 else None,
+        per_sample=per_sample,
+        index_form=forms.index_form(per_sample, param),
         paths=paths,
         chain=_chain(steps, paths, output, param),
         update=ir.Sub(param, ir.Mul(LEARNING_RATE, vectorized)),
@@ -272,7 +328,7 @@ def _paths(steps: list, top: str, target: str) -> tuple:
 
 
 def _chain(steps: list, paths: tuple, output: ir.Symbol, param: ir.Symbol):
-    if not paths:
+    if not paths or any(p.jacobian is None for s in steps for p in s.partials):
         return None
     by_name = {s.variable.name: s for s in steps}
     shape = (ir.size(output.shape), ir.size(param.shape))

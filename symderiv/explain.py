@@ -5,8 +5,7 @@ from __future__ import annotations
 import sympy
 
 from . import ir, kinks
-from .render.base import orient
-from .render.text import scalar_text
+from .notation import orient, scalar_text
 
 CONVENTION_WORDS = {
     "min-norm": "the minimum-norm subgradient",
@@ -16,14 +15,14 @@ CONVENTION_WORDS = {
 }
 
 
-def explain_function(node: ir.Apply, k: int, convention: str) -> str:
+def explain_function(node: ir.Apply, k: int, convention: str, varying=None) -> str:
     """Why ∂node/∂(operand k) is what it is, piece by piece for a function with kinks."""
     fn, operand = node.fn, node.args[k]
     var = sympy.Symbol(operand.name if isinstance(operand, ir.Symbol) else "x", real=True)
     names = _names(node)
     shown = scalar_text(fn.body, names)
     analysis = kinks.analyse(fn.body, fn.params[k], convention) if len(fn.params) == 1 else None
-    derivative = fn.derivative(k, convention).body
+    derivative = fn.derivative(k, convention, varying).body
     if analysis is None:
         if derivative == 0:
             return f"{shown} is piecewise constant, so its derivative is 0 wherever it is defined"

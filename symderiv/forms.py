@@ -44,7 +44,12 @@ def _row_shape(expr: ir.Node) -> tuple:
 
 
 def per_sample(expr: ir.Node):
-    """``expr`` as sums over the sample index, or None when it is not of that form."""
+    """``expr`` as sums over the sample index, or None when it is not of that form.
+
+    A product with a data matrix's transpose becomes Σ_i x_i g_iᵀ (an outer product per sample,
+    or g_i x_i for a vector gradient), a sum down the rows Σ_i g_i; terms without a sum over the
+    samples (a regulariser's λW) stay as they are.
+    """
     kind = type(expr)
     if kind is ir.Mul:
         coefficient, factors = ir.split_coefficient(expr)
@@ -52,36 +57,98 @@ def per_sample(expr: ir.Node):
             inner = per_sample(ir.product(1, factors, expr.shape))
             return None if inner is None else ir.mul(ir.Const(coefficient), inner)
     if kind is MatMul and _is_data_transpose(expr.args[0]):
-        data = expr.args[0].args[0]
-        weight = _indexed(expr.args[1], data.shape[0])
-        if weight is not None:
-            return IndexedSum(SAMPLE_INDEX, data.shape[0], ir.mul(weight, Elem(data, SAMPLE_INDEX)))
-    if kind is ir.Sum and len(expr.args[0].shape) == 1:
-        body = _indexed(expr.args[0], expr.args[0].shape[0])
-        if body is not None:
-            return IndexedSum(SAMPLE_INDEX, expr.args[0].shape[0], body)
+        return _contraction(expr.args[0].args[0], expr.args[1])
+    if kind is ir.Sum and expr.args[0].shape and expr.axis in (None, 0):
+        samples = expr.args[0].shape[0]
+        body = sample_row(expr.args[0], samples)
+        if body is not None and (expr.axis == 0 or len(expr.args[0].shape) == 1):
+            return IndexedSum(SAMPLE_INDEX, samples, body)
     if kind in (ir.Add, ir.Sub):
         parts = [per_sample(a) for a in expr.args]
-        return None if None in parts else ir.rebuild(expr, tuple(parts))
+        if all(p is None for p in parts):
+            return None
+        kept = [a if p is None and _sample_free(a) else p for a, p in zip(expr.args, parts)]
+        return None if None in kept else ir.rebuild(expr, tuple(kept))
     if kind is ir.Neg:
         inner = per_sample(expr.args[0])
         return None if inner is None else ir.neg(inner)
     return None
 
 
+def _contraction(data: Symbol, weights: ir.Node):
+    """Xᵀ G as Σ_i x_i g_iᵀ (G a matrix) or Σ_i g_i x_i (G a vector)."""
+    samples = data.shape[0]
+    weight = sample_row(weights, samples)
+    if weight is None:
+        return None
+    x_i = Elem(data, SAMPLE_INDEX)
+    body = ir.mul(weight, x_i) if weight.shape == () else ir.outer(x_i, weight)
+    return IndexedSum(SAMPLE_INDEX, samples, body)
+
+
+def _sample_free(node: ir.Node) -> bool:
+    return not any(isinstance(n, (ir.Sum, ir.Mean, Transpose, MatMul)) for n in ir.walk(node))
+
+
 def _is_data_transpose(node: ir.Node) -> bool:
     return isinstance(node, Transpose) and isinstance(node.args[0], Symbol)
 
 
-def _indexed(vector: ir.Node, samples) -> ir.Node | None:
-    """An element-wise expression over sample vectors, at sample i (a scalar), or None."""
-    mapping = {}
-    for node in ir.walk(vector):
-        if isinstance(node, Symbol) and node.shape == (samples,):
-            mapping[node.key] = Elem(node, SAMPLE_INDEX)
-        elif isinstance(node, ir.Ones) and node.shape == (samples,):
-            mapping[node.key] = ir.Const(1)
-        elif node.shape and not isinstance(node, ir.ELEMENTWISE):
-            return None
-    result = ir.substitute(vector, mapping)
-    return result if result.shape == () else None
+def sample_row(node: ir.Node, samples) -> ir.Node | None:
+    """Row i of ``node`` (a scalar for a vector over the samples), or None if it is not row-wise."""
+    rows: dict = {}
+    for current in ir.walk(node):
+        if isinstance(current, Symbol):
+            rows[current] = Elem(current, SAMPLE_INDEX) if _over(current, samples) else current
+        elif isinstance(current, ir.Ones) and _over(current, samples):
+            rows[current] = ir.ones(current.shape[1:])
+        elif all(rows[a] is a for a in current.args) and not _over(current, samples):
+            rows[current] = current
+        else:
+            row = current.sample_row([rows[a] for a in current.args])
+            if row is None:
+                return None
+            rows[current] = row
+    return rows[node] if rows[node] is not node or not _over(node, samples) else None
+
+
+def _over(node: ir.Node, samples) -> bool:
+    return bool(node.shape) and node.shape[0] == samples
+
+
+def index_form(sums: ir.Node | None, param: Symbol):
+    """One element of a per-sample gradient: Σ_i X_ij G_ik for ∂C/∂W_jk, where element-wise."""
+    if sums is None or not param.shape:
+        return None
+    indices = PARAMETER_INDICES[: len(param.shape)]
+    try:
+        return _entry(sums, indices)
+    except _NotElementwise:
+        return None
+
+
+PARAMETER_INDICES = ("j", "k")
+
+
+class _NotElementwise(Exception):
+    pass
+
+
+def _entry(node: ir.Node, indices: tuple) -> ir.Node:
+    """Element ``indices`` of a per-sample expression, as scalars X_ij, z_i, W_jk."""
+    if isinstance(node, IndexedSum):
+        return IndexedSum(node.index, node.upper, _entry(node.args[0], indices))
+    if isinstance(node, ir.Outer):
+        return ir.mul(_entry(node.args[0], indices[:1]), _entry(node.args[1], indices[1:]))
+    if isinstance(node, Elem):
+        of = node.args[0]
+        return ir.Entry(of, (node.index, *indices)) if len(of.shape) == 2 else ir.Entry(of, (node.index,))
+    if isinstance(node, Symbol):
+        return ir.Entry(node, indices[: len(node.shape)]) if node.shape else node
+    if isinstance(node, ir.Ones):
+        return ir.Const(1)
+    if isinstance(node, ir.Const):
+        return node
+    if not node.elementwise:
+        raise _NotElementwise
+    return node.rebuild(tuple(_entry(a, indices) for a in node.args))

@@ -127,22 +127,30 @@ class ScalarFunction:
     def __call__(self, *args):
         return apply(self, *args)
 
-    def derivative(self, index: int = 0, convention: str = "min-norm") -> "ScalarFunction":
-        """∂f/∂(param ``index``) as a ScalarFunction, kinks resolved by ``convention``."""
+    def derivative(self, index: int = 0, convention: str = "min-norm", varying=None) -> "ScalarFunction":
+        """∂f/∂(param ``index``) as a ScalarFunction, kinks resolved by ``convention``.
+
+        Under ``min-norm`` a kink of several parameters takes the minimum-norm element of the
+        joint subdifferential (``max(p, q)`` at p = q: ½ each), see :mod:`symderiv.kinks`.
+        ``varying`` lists the indices of the parameters that move with the differentiation
+        variables (default: all); the others are held fixed, as data are.
+        """
+        varying = tuple(range(len(self.params))) if varying is None else tuple(sorted(varying))
         # keyed by the exact function, not up to renaming: the result uses this function's parameters
-        return _derivative((self.name, self.params, self.body, self.inline), index, convention)
+        return _derivative((self.name, self.params, self.body, self.inline), index, convention, varying)
 
     def evaluate_at(self, *values) -> sympy.Expr:
         return self.body.xreplace(dict(zip(self.params, values)))
 
 
 @lru_cache(maxsize=None)
-def _derivative(spec: tuple, index: int, convention: str) -> ScalarFunction:
+def _derivative(spec: tuple, index: int, convention: str, varying: tuple) -> ScalarFunction:
     from .kinks import derivative
 
     fn = ScalarFunction(*spec)
     param = fn.params[index]
-    body = derivative(fn.body, param, convention)
+    joint = tuple(fn.params[i] for i in varying)
+    body = derivative(fn.body, param, convention, joint)  # kinks of several varying params: jointly
     suffix = "'" if len(fn.params) == 1 else f"_{param.name}"
     return ScalarFunction(fn.name + suffix, fn.params, body, fn.inline)
 
@@ -216,25 +224,15 @@ def leaf_names(leaves: list[ir.Node]) -> list[str]:
 
 
 def to_sympy(node: ir.Node, symbols: dict) -> sympy.Expr:
-    """An element-wise IR expression as a scalar SymPy expression; ``symbols`` maps leaf keys."""
-    if node.key in symbols:
-        return symbols[node.key]
-    converter = _TO_SYMPY.get(type(node))
-    if converter is None:
+    """An element-wise IR expression as a scalar SymPy expression; ``symbols`` maps leaves."""
+    if node in symbols:
+        return symbols[node]
+    if isinstance(node, ir.Const):
+        return node.value
+    if not node.elementwise:
         raise ShapeError(f"'{node!r}' is not element-wise, so it cannot be part of a scalar function")
-    return converter(node, [to_sympy(a, symbols) for a in node.args])
-
-
-_TO_SYMPY = {
-    ir.Const: lambda n, a: n.value,
-    ir.Add: lambda n, a: a[0] + a[1],
-    ir.Sub: lambda n, a: a[0] - a[1],
-    ir.Mul: lambda n, a: a[0] * a[1],
-    ir.Div: lambda n, a: a[0] / a[1],
-    ir.Neg: lambda n, a: -a[0],
-    ir.Pow: lambda n, a: a[0] ** a[1],
-    ir.Apply: lambda n, a: n.fn.evaluate_at(*a),
-}
+    args = [to_sympy(a, symbols) for a in node.args]
+    return node.scalar(args)
 
 
 def scalar_function(name: str, expression: ir.Node, variables: list[str], inline=True) -> ScalarFunction:

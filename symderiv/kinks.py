@@ -12,6 +12,14 @@ each kink gets the value of the convention applied to the one-sided derivatives 
 * ``left`` / ``right``: the one-sided derivative l or r.
 
 Jumps (sign, Heaviside) have derivative 0 on both sides and so 0 at the jump.
+
+Kinks of several parameters (``params``) take one subgradient for the whole step under
+``min-norm``: at a tie of ``max(a, b)`` or ``min(a, b)`` the value is the minimum-norm point of
+the segment between the branch gradients ∇a and ∇b in parameter space, so ``max(p, q)`` at
+p = q gives (½, ½); ``abs(u)`` gives 0 (its segment [∇u, −∇u] holds 0). With more than two
+arguments the ties are taken pairwise, as ``max(a, max(b, c))``; a kink inside a smooth outer
+function gets the chain rule applied to the kink's own minimum-norm subgradient. Where the branch
+gradients cannot be split into plain vectors, the per-parameter rule above is used instead.
 """
 
 from __future__ import annotations
@@ -62,10 +70,10 @@ class Analysis:
 
 
 @lru_cache(maxsize=None)
-def derivative(expr: sympy.Expr, var: sympy.Symbol, convention: str = DEFAULT_CONVENTION):
-    """d expr / d var with every kink resolved by ``convention``."""
+def derivative(expr: sympy.Expr, var: sympy.Symbol, convention: str = DEFAULT_CONVENTION, params=()):
+    """d expr / d var with every kink resolved by ``convention``, jointly over ``params``."""
     analysis = analyse(expr, var, convention)
-    return analysis.derivative if analysis else _tidy(_diff(expr, var, convention))
+    return analysis.derivative if analysis else _tidy(_diff(expr, var, convention, tuple(params)))
 
 
 @lru_cache(maxsize=None)
@@ -100,7 +108,7 @@ def _is_rational(*values) -> bool:
 # --------------------------------------------------------------------------- structural rules
 
 
-def _diff(expr: sympy.Expr, x: sympy.Symbol, convention: str) -> sympy.Expr:
+def _diff(expr: sympy.Expr, x: sympy.Symbol, convention: str, params: tuple = ()) -> sympy.Expr:
     if not expr.has(x):
         return sympy.Integer(0)
     kinks = _outermost_kinks(expr, x)
@@ -110,7 +118,7 @@ def _diff(expr: sympy.Expr, x: sympy.Symbol, convention: str) -> sympy.Expr:
     swapped = expr.xreplace(dict(zip(kinks, holders)))
     result = sympy.diff(swapped, x)
     result = result.subs(
-        {sympy.Derivative(h, x): _kink_diff(k, x, convention) for h, k in zip(holders, kinks)}
+        {sympy.Derivative(h, x): _kink_diff(k, x, convention, params) for h, k in zip(holders, kinks)}
     )
     return _check_smooth(result.xreplace(dict(zip(holders, kinks))))
 
@@ -136,22 +144,31 @@ def _outermost_kinks(expr: sympy.Expr, x: sympy.Symbol) -> list:
     return found
 
 
-def _kink_diff(node, x, convention):
-    d = lambda e: _diff(e, x, convention)  # noqa: E731
+def _kink_diff(node, x, convention, params=()):
+    d = lambda e: _diff(e, x, convention, params)  # noqa: E731
+    joint = _is_joint(node, convention, params)
     if isinstance(node, (sympy.Max, sympy.Min)):
-        p = node.args[0]
-        q = type(node)(*node.args[1:]) if len(node.args) > 2 else node.args[1]
+        p, q = _split(node)
         kind = "max" if isinstance(node, sympy.Max) else "min"
         dp, dq = d(p), d(q)
         first, second = (p > q, p < q) if kind == "max" else (p < q, p > q)
-        return sympy.Piecewise((dp, first), (dq, second), (_tie(kind, dp, dq, convention), True))
+        point = _joint_point(node, params) if joint else None
+        tie = point[params.index(x)] if point else _tie(kind, dp, dq, convention)
+        return sympy.Piecewise((dp, first), (dq, second), (tie, True))
     if isinstance(node, sympy.Abs):
         p = node.args[0]
         dp = d(p)
-        return sympy.Piecewise((dp, p > 0), (-dp, p < 0), (_tie("max", dp, -dp, convention), True))
+        tie = sympy.Integer(0) if joint else _tie("max", dp, -dp, convention)
+        return sympy.Piecewise((dp, p > 0), (-dp, p < 0), (tie, True))
     if isinstance(node, (sympy.sign, sympy.Heaviside)):
         return sympy.Integer(0)
     return sympy.Piecewise(*[(d(e), c) for e, c in node.args])
+
+
+def _split(node):
+    """max(a, b, c, ...) as the pair (a, max(b, c, ...))."""
+    rest = node.args[1:]
+    return node.args[0], type(node)(*rest) if len(rest) > 1 else rest[0]
 
 
 def _tie(kind: str, dp, dq, convention: str):
@@ -185,6 +202,57 @@ def _tidy(expr: sympy.Expr) -> sympy.Expr:
         else:
             merged.append((e, c))
     return merged[0][0] if len(merged) == 1 else sympy.Piecewise(*merged)
+
+
+# --------------------------------------------------------------------------- joint subgradients
+
+
+def _is_joint(node, convention: str, params: tuple) -> bool:
+    """Whether a kink is resolved jointly: min-norm, and at least two parameters inside."""
+    return convention == "min-norm" and sum(1 for p in params if node.has(p)) >= 2
+
+
+@lru_cache(maxsize=None)
+def _joint_point(node, params: tuple):
+    """The min-norm point of [∇a, ∇b] at a tie of ``node`` = max/min(a, b), or None."""
+    p, q = _split(node)
+    gradients = [_diff(e, y, "min-norm", params) for e in (p, q) for y in params]
+    branches = _vector_branches(gradients)
+    if branches is None:
+        return None
+    n = len(params)
+    pieces = [(_min_norm_pair(v[:n], v[n:]), c) for v, c in branches]
+    if len(pieces) == 1:
+        return pieces[0][0]
+    return tuple(sympy.Piecewise(*[(v[i], c) for v, c in pieces]) for i in range(n))
+
+
+def _vector_branches(values: list):
+    """``values`` as [(vector, condition), ...] with no Piecewise left inside, else None."""
+    folded = sympy.piecewise_fold(sympy.Tuple(*values))
+    pairs = folded.args if isinstance(folded, sympy.Piecewise) else [(folded, sympy.true)]
+    if any(not isinstance(v, sympy.Tuple) or v.has(sympy.Piecewise) for v, _ in pairs):
+        return None
+    return [(tuple(v), c) for v, c in pairs]
+
+
+def _min_norm_pair(a: tuple, b: tuple) -> tuple:
+    """The point of the segment [a, b] closest to 0: b − t (b − a), t = clamp(b·(b−a)/|b−a|², 0, 1)."""
+    if a == b or all(v == 0 for v in a):
+        return a
+    if all(v == 0 for v in b):
+        return b
+    d = [bi - ai for ai, bi in zip(a, b)]
+    dd = sympy.expand(sum(di**2 for di in d))
+    if dd.is_zero:
+        return a
+    t = sympy.Min(1, sympy.Max(0, sympy.cancel(sum(bi * di for bi, di in zip(b, d)) / dd)))
+    if dd.is_number:
+        return tuple(sympy.expand(bi - t * di) for bi, di in zip(b, d))
+    point = [_simplify(bi - t * di) for bi, di in zip(b, d)]
+    if dd.is_positive:
+        return tuple(point)
+    return tuple(sympy.Piecewise((ai, sympy.Eq(dd, 0)), (pi, True)) for ai, pi in zip(a, point))
 
 
 # --------------------------------------------------------------------------- canonical form

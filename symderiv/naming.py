@@ -1,8 +1,8 @@
 """Names of intermediate variables, chosen in one place and the way a textbook would.
 
 The pre-activation is z and the activation a, an error against the target is e, a loss that
-reduces to a scalar is C; other intermediates take u, v, s, t, ... in order. No name clashes
-with a symbol of the expression.
+reduces to a scalar is C; other intermediates take u, v, s, t, ... in order. Matrices take capital
+letters (Z, A, E, U, ...), as textbooks write them. No name clashes with a symbol of the expression.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import itertools
 from . import ir
 
 POOL = ("u", "v", "s", "t", "p", "q", "r", "h", "g", "k", "m", "c", "d", "o")
-TARGET_NAMES = ("y", "t")
+TARGET_NAMES = ("y", "t", "Y", "T")
 
 
 def assign(output: ir.Node, steps: list[ir.Node], hints: dict | None = None) -> dict:
@@ -27,6 +27,7 @@ def assign(output: ir.Node, steps: list[ir.Node], hints: dict | None = None) -> 
     step_keys = {n.key for n in steps}
 
     def claim(node_key, name: str) -> None:
+        name = _cased(name, node_key)
         if node_key in step_keys and node_key not in names and name not in taken:
             names[node_key] = name
             taken.add(name)
@@ -41,12 +42,20 @@ def assign(output: ir.Node, steps: list[ir.Node], hints: dict | None = None) -> 
     for node in steps:
         if isinstance(node, ir.Sub) and any(_is_target(a) for a in node.args):
             claim(node.key, "e")
-    numbered = (f"u_{i}" for i in itertools.count(1))
-    pool = (name for name in itertools.chain(POOL, numbered) if name not in taken)
+    numbered = [f"u_{i}" for i in range(1, len(steps) + 1)]
     for node in steps:
         if node.key not in names:
-            claim(node.key, next(pool))
+            claim(node.key, next(n for n in itertools.chain(POOL, numbered) if _cased(n, node) not in taken))
     return names
+
+
+def _cased(name: str, node: ir.Node) -> str:
+    """Capitals for matrices (Z, A, U), lower case otherwise; hinted names are kept as given."""
+    if len(node.shape) == 2 and name[:1].islower() and name in POOL + ("z", "a", "e"):
+        return name.upper()
+    if len(node.shape) == 2 and name.startswith("u_"):
+        return "U" + name[1:]
+    return name
 
 
 def _output_name(output: ir.Node) -> str:

@@ -140,69 +140,42 @@ def concrete_value(value, dims: dict) -> float:
 
 @dataclass(frozen=True)
 class _Context:
+    """What a node's ``evaluate`` needs besides its operands' values."""
+
     env: Mapping[str, Value]
     dims: dict
+
+    def lookup(self, name: str) -> Value:
+        return self.env[name]
+
+    def shape(self, shape: tuple) -> tuple[int, ...]:
+        return concrete_shape(shape, self.dims)
+
+    def number(self, value) -> float:
+        return concrete_value(value, self.dims)
+
+    def apply(self, fn, values: list, shape: tuple) -> np.ndarray:
+        compiled = compile_function(fn)
+        extra = [concrete_value(s, self.dims) for s in compiled.extra]
+        with np.errstate(all="ignore"):
+            result = compiled.call(*values, *extra)
+        return np.array(np.broadcast_to(np.asarray(result, dtype=float), concrete_shape(shape, self.dims)))
 
 
 def evaluate(node: ir.Node, env: Mapping[str, Value], dims: Mapping | None = None) -> Value:
     """The value of ``node`` with symbols bound by name in ``env``: a float or a float64 array.
 
     ``dims`` optionally gives sizes of dimensions that no symbol of ``node`` carries (see
-    :func:`bind_dimensions`).
+    :func:`bind_dimensions`). Each node computes itself (``Node.evaluate``).
     """
     order = list(ir.walk(node))
     ctx = _Context(env, _bind([n for n in order if isinstance(n, ir.Symbol)], env, dims))
-    memo: dict = {}  # keyed by node, i.e. by node.key (Node equality and hash are the key's)
+    memo: dict = {}
     for current in order:
-        rule = _RULES.get(type(current))
-        if rule is None:
-            raise TypeError(f"cannot evaluate a {type(current).__name__} node numerically")
-        memo[current] = rule(current, [memo[a] for a in current.args], ctx)
+        memo[current] = current.evaluate([memo[a] for a in current.args], ctx)
     return _finish(memo[node])
 
 
 def _finish(value) -> Value:
     value = np.asarray(value, dtype=float)
     return float(value) if value.ndim == 0 else value
-
-
-def _symbol(node: ir.Symbol, args, ctx: _Context) -> Value:
-    return _finish(np.array(ctx.env[node.name], dtype=float))  # a copy: results never alias env
-
-
-def _apply(node: ir.Apply, args, ctx: _Context) -> Value:
-    compiled = compile_function(node.fn)
-    extra = [concrete_value(s, ctx.dims) for s in compiled.extra]
-    with np.errstate(all="ignore"):
-        result = compiled.call(*args, *extra)
-    shape = concrete_shape(node.shape, ctx.dims)
-    return np.array(np.broadcast_to(np.asarray(result, dtype=float), shape))
-
-
-def _display_only(node, args, ctx):
-    raise TypeError(f"{type(node).__name__} is a display-only node and cannot be evaluated")
-
-
-_RULES: dict[type, Callable] = {
-    ir.Symbol: _symbol,
-    ir.Const: lambda n, a, c: concrete_value(n.value, c.dims),
-    ir.Ones: lambda n, a, c: np.ones(concrete_shape(n.shape, c.dims)),
-    ir.Zero: lambda n, a, c: np.zeros(concrete_shape(n.shape, c.dims)),
-    ir.Add: lambda n, a, c: a[0] + a[1],
-    ir.Sub: lambda n, a, c: a[0] - a[1],
-    ir.Mul: lambda n, a, c: a[0] * a[1],
-    ir.Div: lambda n, a, c: np.divide(a[0], a[1]),
-    ir.Neg: lambda n, a, c: -a[0],
-    ir.Pow: lambda n, a, c: np.power(a[0], a[1]),
-    ir.MatMul: lambda n, a, c: a[0] @ a[1],
-    ir.Transpose: lambda n, a, c: np.transpose(a[0]),
-    ir.Sum: lambda n, a, c: float(np.sum(a[0])),
-    ir.Mean: lambda n, a, c: float(np.mean(a[0])),
-    ir.Apply: _apply,
-    ir.Diag: lambda n, a, c: np.diag(a[0]),
-    ir.Identity: lambda n, a, c: np.eye(concrete_shape(n.shape, c.dims)[0]),
-    ir.Row: lambda n, a, c: a[0],
-    ir.Chain: _display_only,
-    ir.IndexedSum: _display_only,
-    ir.Elem: _display_only,
-}

@@ -288,7 +288,7 @@ class ScalarPrinter(NumPyPrinter):
 
     # conditions
     def _print_Relational(self, expr):
-        from .render.base import orient
+        from .notation import orient
 
         expr = orient(expr)
         return f"{self.wrap(expr.lhs, _PREC_ADD)} {expr.rel_op} {self.wrap(expr.rhs, _PREC_ADD)}"

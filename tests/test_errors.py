@@ -34,11 +34,24 @@ def test_unknown_parameter_is_named():
         symderiv.derive(symderiv.loss("mse", symderiv.neuron("relu")), wrt=("q",))
 
 
-def test_missing_rule_is_a_named_error():
+def test_missing_rule_is_a_named_error(monkeypatch):
+    from symderiv import rules
+
     A = ir.Symbol("A", ("N", "n"))
     x = ir.Symbol("x", ("n",))
-    with pytest.raises(MissingRuleError, match="matrix parameters are not supported yet"):
+    monkeypatch.delitem(rules.RULES, ir.MatMul)
+    with pytest.raises(MissingRuleError, match="no derivative rule for the operation MatMul"):
         symderiv.derive(ir.Sum(ir.MatMul(A, x)), wrt=("A",))
+
+
+def test_an_operation_without_a_rule_is_never_a_silent_zero():
+    class Opaque(ir.Node):
+        def __init__(self, a):
+            super().__init__((a,), a.shape)
+
+    w = ir.Symbol("w", ("n",))
+    with pytest.raises(MissingRuleError, match="Opaque"):
+        symderiv.derive(ir.Sum(Opaque(w)), wrt=("w",))
 
 
 def test_vector_expression_needs_a_reduction():

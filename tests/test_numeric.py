@@ -212,8 +212,8 @@ def test_each_function_is_compiled_once(env):
 
 def test_shared_subexpressions_are_evaluated_once(env, monkeypatch):
     calls = []
-    original = numeric._RULES[ir.Apply]
-    monkeypatch.setitem(numeric._RULES, ir.Apply, lambda *a: calls.append(1) or original(*a))
+    original = ir.Apply.evaluate
+    monkeypatch.setattr(ir.Apply, "evaluate", lambda *a: calls.append(1) or original(*a))
     h = BUILTINS["tanh"](X @ w + b)
     numeric.evaluate(ir.Sum(h * h + h), env)
     assert len(calls) == 1

@@ -438,9 +438,11 @@ def test_function_without_call_and_symbol_called():
 
 
 def test_shape_mismatch_is_parse_error():
-    err = error_of("w + X")
-    assert "vector(n)" in str(err) and "matrix(N, n)" in str(err)
+    err = error_of("w + y")
+    assert "vector(n)" in str(err) and "vector(N)" in str(err)
     assert err.column == 3
+    err = error_of("X + y")  # a vector spreads over the rows only when it has one per column
+    assert "matrix(N, n)" in str(err) and "vector(N)" in str(err)
     assert error_of("X @ y").column == 3
     assert "scalar" in str(error_of("w @ b"))
     assert error_of("z + dot(w, y)").column == 5

@@ -2,49 +2,22 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sympy
 
 from .. import ir
-
-# Binding strength of each operation; a child binding more loosely than its parent is wrapped.
-PRECEDENCE = {
-    ir.Add: 10,
-    ir.Sub: 10,
-    ir.Mul: 20,
-    ir.Div: 20,
-    ir.MatMul: 20,
-    ir.Chain: 20,
-    ir.IndexedSum: 15,
-    ir.Neg: 25,
-    ir.Pow: 30,
-}
-ATOM = 100
+from ..notation import (  # noqa: F401  (re-exported for the printers)
+    ATOM,
+    bare_arguments,
+    explicit_pieces,
+    indicator_condition,
+    is_indicator,
+    orient,
+)
 
 
 def precedence(node: ir.Node) -> int:
-    if isinstance(node, ir.Const):
-        value = node.value
-        if value.could_extract_minus_sign():
-            return 10
-        return ATOM if value.is_Atom else 20
-    if isinstance(node, ir.Apply) and (node.fn.inline and not is_indicator(node.fn.body)):
-        return _sympy_precedence(node.fn.body)
-    return PRECEDENCE.get(type(node), ATOM)
-
-
-def _sympy_precedence(body: sympy.Expr) -> int:
-    from sympy.printing.precedence import PRECEDENCE as SP, precedence as sympy_precedence
-
-    level = sympy_precedence(body)
-    if level <= SP["Add"]:
-        return 10
-    if level <= SP["Mul"]:
-        return 20
-    if level <= SP["Pow"]:
-        return 30
-    return ATOM
+    """How tightly a node binds when printed: each node class says so itself."""
+    return node.precedence
 
 
 class Printer:
@@ -101,42 +74,12 @@ class MathPrinter(Printer):
         raise NotImplementedError
 
 
-def is_indicator(body: sympy.Expr) -> bool:
-    """A Piecewise whose values are all 0 or 1: printed as the indicator of where it is 1."""
-    return isinstance(body, sympy.Piecewise) and all(e in (0, 1) for e, _ in body.args) and any(
-        e == 1 for e, _ in body.args
-    )
 
 
-def indicator_condition(body: sympy.Piecewise) -> sympy.Basic:
-    """Where an indicator Piecewise is 1, as one condition."""
-    conditions = [c for e, c in explicit_pieces(body) if e == 1]
-    return conditions[0] if len(conditions) == 1 else sympy.Or(*conditions)
 
 
-@lru_cache(maxsize=None)
-def explicit_pieces(body: sympy.Piecewise) -> tuple:
-    """(value, condition) pairs with each condition standing alone (no 'otherwise')."""
-    pieces, before = [], sympy.false
-    variables = sorted(body.free_symbols, key=sympy.default_sort_key)
-    for value, condition in body.args:
-        alone = sympy.And(condition, sympy.Not(before))
-        if len(variables) == 1:
-            try:
-                alone = alone.as_set().as_relational(variables[0])
-            except (NotImplementedError, TypeError, ValueError):
-                pass
-        pieces.append((value, orient(alone)))
-        before = sympy.Or(before, condition)
-    return tuple(pieces)
 
 
-def orient(condition):
-    """Write comparisons with the variable on the left: z > 0 rather than 0 < z."""
-    return condition.replace(
-        lambda e: isinstance(e, sympy.core.relational.Relational) and e.lhs.is_number and not e.rhs.is_number,
-        lambda e: e.reversed,
-    )
 
 
 def sample_name(symbol: ir.Symbol) -> str:
@@ -144,20 +87,6 @@ def sample_name(symbol: ir.Symbol) -> str:
     return symbol.name.lower() if len(symbol.shape) == 2 else symbol.name
 
 
-def bare_arguments(body: sympy.Expr) -> set:
-    """Parameters that appear only as whole arguments of functions (no parentheses needed)."""
-    bare, wrapped = set(), set()
-
-    def visit(node, parent):
-        if isinstance(node, sympy.Symbol):
-            direct = isinstance(parent, (sympy.Function, sympy.Max, sympy.Min, sympy.Abs))
-            (bare if direct else wrapped).add(node)
-            return
-        for arg in node.args:
-            visit(arg, node)
-
-    visit(body, None)
-    return bare - wrapped
 
 
 def is_dot(node: ir.Node) -> bool:

@@ -18,6 +18,7 @@ import sympy
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .. import ir
+from ..ir import dim_json
 from ..functions import CUSTOM_SYMPY_FUNCTIONS, ScalarFunction
 from ..templating import templates_dir
 from . import register_format, view
@@ -46,50 +47,15 @@ def _srepr(expr) -> str:
     return sympy.srepr(expr, order="none")
 
 
-def dim_json(d):
-    """A dimension as JSON: an int, a name, or SymPy ``srepr`` text for anything else."""
-    d = sympy.sympify(d, strict=True)
-    if d.is_Integer:
-        return int(d)
-    if d.is_Symbol:
-        return d.name
-    return _srepr(d)
-
-
 class TreePrinter(Printer):
     """IR expressions as JSON-ready trees: ``{"node": class, "shape": [...], "args": [...]}``."""
 
     def _print_Node(self, node):
         tree = {"node": type(node).__name__, "shape": [dim_json(d) for d in node.shape]}
-        extra = getattr(self, f"_data_{type(node).__name__}", None)
-        if extra is not None:
-            tree.update(extra(node))
+        tree.update(node.to_json())
         if node.args:
             tree["args"] = [self._print(a) for a in node.args]
         return tree
-
-    def _data_Symbol(self, node):
-        return {"name": node.name}
-
-    def _data_Const(self, node):
-        return {"value": _srepr(node.value)}
-
-    def _data_Apply(self, node):
-        fn = node.fn
-        return {
-            "function": {
-                "name": fn.name,
-                "params": [_srepr(p) for p in fn.params],
-                "body": _srepr(fn.body),
-                "inline": fn.inline,
-            }
-        }
-
-    def _data_IndexedSum(self, node):
-        return {"index": node.index, "upper": dim_json(node.upper)}
-
-    def _data_Elem(self, node):
-        return {"index": node.index}
 
 
 def shape_tree(rows, cols) -> list:
@@ -271,52 +237,38 @@ def _function(data: dict) -> ScalarFunction:
     return ScalarFunction(data["name"], params, parse_srepr(data["body"]), bool(data["inline"]))
 
 
-_LEAVES = {
-    "Symbol": lambda t, shape: ir.Symbol(str(t["name"]), shape),
-    "Const": lambda t, shape: ir.Const(parse_srepr(t["value"])),
-    "Ones": lambda t, shape: ir.Ones(shape),
-    "Zero": lambda t, shape: ir.Zero(shape),
-    "Identity": lambda t, shape: ir.Identity(shape[0]),
-}
-_OPERATIONS = {
-    cls.__name__: cls
-    for cls in (
-        ir.Add,
-        ir.Sub,
-        ir.Mul,
-        ir.Div,
-        ir.Neg,
-        ir.Pow,
-        ir.MatMul,
-        ir.Transpose,
-        ir.Sum,
-        ir.Mean,
-        ir.Diag,
-        ir.Row,
-    )
-}
-_SPECIAL = {
-    "Apply": lambda t, args, shape: ir.Apply(_function(t["function"]), tuple(args)),
-    "IndexedSum": lambda t, args, shape: ir.IndexedSum(str(t["index"]), read_dim(t["upper"]), args[0]),
-    "Elem": lambda t, args, shape: ir.Elem(args[0], str(t["index"])),
-    "Chain": lambda t, args, shape: ir.Chain(tuple(args), shape),
-}
+class _Reader:
+    """What a node's ``from_json`` may use to read its content: each piece validated, nothing run."""
+
+    def sympy(self, text):
+        return parse_srepr(text)
+
+    def dim(self, value):
+        return read_dim(value)
+
+    def function(self, data: dict) -> ScalarFunction:
+        return _function(data)
+
+    def name(self, value):
+        if not isinstance(value, str) or not _IDENTIFIER.match(value):
+            raise UnsafeExpressionError(f"not a name: {value!r}")
+        return value
+
+    def axis(self, value):
+        if value is None or (type(value) is int and value in (0, 1)):
+            return value
+        raise UnsafeExpressionError(f"not an axis: {value!r}")
 
 
 def read_tree(tree: dict) -> ir.Node:
     """The IR node a ``tree`` describes, its structure kept exactly (no simplification)."""
     kind = tree.get("node")
+    classes = ir.node_classes()
+    if kind not in classes:
+        raise UnsafeExpressionError(f"unknown node {kind!r}")
     shape = tuple(read_dim(d) for d in tree.get("shape", []))
-    if kind in _LEAVES:
-        node = _LEAVES[kind](tree, shape)
-    else:
-        args = [read_tree(a) for a in tree.get("args", [])]
-        if kind in _OPERATIONS:
-            node = _OPERATIONS[kind](*args)
-        elif kind in _SPECIAL:
-            node = _SPECIAL[kind](tree, args, shape)
-        else:
-            raise UnsafeExpressionError(f"unknown node {kind!r}")
+    args = [read_tree(a) for a in tree.get("args", [])]
+    node = classes[kind].from_json(tree, args, shape, _Reader())
     if node.shape != shape:
         raise ValueError(f"{kind} node: the tree says shape {shape}, its operands give {node.shape}")
     return node

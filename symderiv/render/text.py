@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sympy
-from sympy.printing.str import StrPrinter
-
 from .. import ir
+from ..notation import scalar_text
 from .base import (
     MathPrinter,
     explicit_pieces,
@@ -15,49 +13,6 @@ from .base import (
     precedence,
     sample_name,
 )
-
-
-class ScalarTextPrinter(StrPrinter):
-    """SymPy's str printer with ``^``, max/min/abs in lower case and named parameters."""
-
-    def __init__(self, names: dict | None = None):
-        super().__init__({"order": "none"})
-        self.names = names or {}
-
-    def _print_Symbol(self, expr):
-        return self.names.get(expr, expr.name)
-
-    def _print_Pow(self, expr, rational=False):
-        return super()._print_Pow(expr, rational).replace("**", "^")
-
-    def _print_Max(self, expr):
-        return f"max({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print_Min(self, expr):
-        return f"min({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print_Abs(self, expr):
-        return f"|{self._print(expr.args[0])}|"
-
-    def _print_Relational(self, expr):
-        op = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥"}.get(expr.rel_op, expr.rel_op)
-        return f"{self._print(expr.lhs)} {op} {self._print(expr.rhs)}"
-
-    def _print_And(self, expr):
-        return " and ".join(self._print(a) for a in expr.args)
-
-    def _print_Or(self, expr):
-        return " or ".join(self._print(a) for a in expr.args)
-
-    def _print_Piecewise(self, expr):
-        if is_indicator(expr):
-            return f"1[{self._print(indicator_condition(expr))}]"
-        pieces = [f"{self._print(e)} if {self._print(c)}" for e, c in explicit_pieces(expr)]
-        return "{" + "; ".join(pieces) + "}"
-
-
-def scalar_text(expr: sympy.Expr, names: dict | None = None) -> str:
-    return ScalarTextPrinter(names).doprint(expr)
 
 
 class TextPrinter(MathPrinter):
@@ -132,6 +87,10 @@ class TextPrinter(MathPrinter):
     def _print_Elem(self, node):
         return f"{sample_name(node.args[0])}_{node.index}"
 
+    def _print_Node(self, node):
+        """An operation with no notation of its own, as a call: ``name(operands)``."""
+        return f"{type(node).__name__.lower()}({', '.join(self._print(a) for a in node.args)})"
+
     def scalar(self, body, names):
         return scalar_text(body, names)
 
@@ -141,3 +100,6 @@ class TextPrinter(MathPrinter):
 
 def to_text(node: ir.Node) -> str:
     return TextPrinter().doprint(node)
+
+
+ir.FORMATTER[0] = to_text  # nodes print as text in messages and reprs
