@@ -1003,6 +1003,7 @@ class GenericModule(ModuleBuilder):
         printer = IRPrinter({}, self._dim_names, hoist=lambda node: self._hoist(node, symbols, grad_lines))
         for p in self.derivation.wrt:
             results.append(printer.doprint(self.derivation.gradients[p.name].vectorized))
+        self.helpers |= printer.helpers
         output = self.derivation.output.name
         gradient = _tuple(results)
         arguments = self.argument_list()
@@ -1089,7 +1090,9 @@ class GenericModule(ModuleBuilder):
         if isinstance(definition, ir.ELEMENTWISE) and ir.Apply in {type(n) for n in ir.walk(definition)}:
             return self._elementwise(self._scalar(definition, symbols), name)
         printer = IRPrinter({}, self._dim_names)
-        return [f"{name} = {printer.doprint(definition)}"]
+        line = f"{name} = {printer.doprint(definition)}"
+        self.helpers |= printer.helpers
+        return [line]
 
     def _elementwise(self, expr: sympy.Expr, name: str) -> list:
         """Statements assigning the element-wise ``expr`` to ``name``."""

@@ -31,11 +31,13 @@ def explicit_pieces(body: sympy.Piecewise) -> tuple:
     variables = sorted(body.free_symbols, key=sympy.default_sort_key)
     for value, condition in body.args:
         alone = sympy.And(condition, sympy.Not(before))
-        if len(variables) == 1:
-            try:
+        try:
+            if len(variables) == 1:
                 alone = alone.as_set().as_relational(variables[0])
-            except (NotImplementedError, TypeError, ValueError):
-                pass
+            elif sympy.count_ops(alone) < 20:
+                alone = alone.simplify()  # u ≤ v and u < v → u < v; not (u > v or u < v) → u = v
+        except (NotImplementedError, TypeError, ValueError):
+            pass
         pieces.append((value, orient(alone)))
         before = sympy.Or(before, condition)
     return tuple(pieces)

@@ -37,6 +37,18 @@ HELPERS = {
     e = np.exp(-np.abs(x))
     r = 1 / (1 + e)
     return np.where(x >= 0, r, e * r)''',
+    "_logsumexp": '''def _logsumexp(z: np.ndarray) -> np.ndarray:
+    """log Σ exp(z) of a vector or of each row of a matrix, with the maximum subtracted first."""
+    m = np.max(z, axis=-1, keepdims=True)
+    return np.squeeze(m, -1) + np.log(np.sum(np.exp(z - m), axis=-1))''',
+    "_log_softmax": '''def _log_softmax(z: np.ndarray) -> np.ndarray:
+    """log softmax(z) = z - logsumexp(z), row by row, never as the log of a softmax."""
+    s = z - np.max(z, axis=-1, keepdims=True)
+    return s - np.log(np.sum(np.exp(s), axis=-1, keepdims=True))''',
+    "_softmax": '''def _softmax(z: np.ndarray) -> np.ndarray:
+    """exp(z) / Σ exp(z), row by row, with the row maximum subtracted first."""
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)''',
     "_log_cosh": '''def _log_cosh(x: np.ndarray) -> np.ndarray:
     """log(cosh(x)) as |x| + log1p(exp(-2|x|)) - log(2), finite for every finite x."""
     a = np.abs(x)
@@ -334,6 +346,7 @@ class IRPrinter:
         self.names = names  # symbol name -> source name
         self.dims = dims  # dimension symbol -> source name
         self.hoist = hoist
+        self.helpers: set = set()  # helper functions the printed code calls
 
     def doprint(self, node: ir.Node) -> str:
         return self._print(node)
@@ -403,10 +416,33 @@ class IRPrinter:
         return self.wrap(node.args[0], _PREC_ATOM) + ".T"
 
     def _print_Sum(self, node):
-        return f"np.sum({self._print(node.args[0])})"
+        return f"np.sum({self._print(node.args[0])}{self._axis(node)})"
 
     def _print_Mean(self, node):
-        return f"np.mean({self._print(node.args[0])})"
+        return f"np.mean({self._print(node.args[0])}{self._axis(node)})"
+
+    def _axis(self, node) -> str:
+        return "" if node.axis is None or len(node.args[0].shape) < 2 else f", axis={node.axis}"
+
+    def _print_Broadcast(self, node):
+        v = self._print(node.args[0])
+        return f"np.broadcast_to({v}, {self.shape(node.shape)})" if node.axis == 0 else \
+            f"np.broadcast_to({self.wrap(node.args[0], _PREC_ATOM)}[:, None], {self.shape(node.shape)})"
+
+    def _print_Outer(self, node):
+        return f"np.outer({self._print(node.args[0])}, {self._print(node.args[1])})"
+
+    def _print_Softmax(self, node):
+        self.helpers.add("_softmax")
+        return f"_softmax({self._print(node.args[0])})"
+
+    def _print_LogSoftmax(self, node):
+        self.helpers.add("_log_softmax")
+        return f"_log_softmax({self._print(node.args[0])})"
+
+    def _print_LogSumExp(self, node):
+        self.helpers.add("_logsumexp")
+        return f"_logsumexp({self._print(node.args[0])})"
 
     def _print_Apply(self, node):
         if self.hoist is None:

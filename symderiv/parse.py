@@ -13,6 +13,9 @@ Grammar, loosest to tightest binding::
              | expr ('^' | '**') number-expr              right-associative, constant exponent
              | expr ('.T' | "'")                          transpose
              | NUMBER | NAME | NAME '(' args ')' | '(' expr ')'
+    args    := [arg (',' arg)*],  arg := expr | NAME '=' expr   (only sum/mean take axis=0|1)
+
+A NAME is a symbol of the scope or, failing that, a dimension of one (``N`` in ``1/N``).
 """
 
 from __future__ import annotations
@@ -61,17 +64,22 @@ SHAPE_KINDS = {"scalar": 0, "vector": 1, "matrix": 2}
 SHAPE_HINT = "expected scalar, vector(n) or matrix(N, n)"
 
 # name -> (number of arguments, IR builder); other functions come from functions.BUILTINS.
-REDUCTIONS: dict[str, tuple[int, Callable]] = {
+ARRAY_FUNCTIONS: dict[str, tuple[int, Callable]] = {
     "sum": (1, ir.total),
     "mean": (1, ir.mean),
     "dot": (2, ir.dot),
+    "softmax": (1, ir.softmax),
+    "log_softmax": (1, ir.log_softmax),
+    "logsumexp": (1, ir.logsumexp),
 }
+AXIS_FUNCTIONS = frozenset({"sum", "mean"})  # take an optional axis: f(A, axis=0), f(A, 1)
+ROW_WISE = frozenset({"softmax", "log_softmax", "logsumexp"})  # of a vector or each row
 
 _DIGITS = frozenset(string.digits)
 _NAME_START = frozenset(string.ascii_letters + "_")
 _NAME_CHARS = _NAME_START | _DIGITS
 _SPACE = frozenset(" \t\r\n")
-_SINGLE_OPS = frozenset("+-/^@(),'")
+_SINGLE_OPS = frozenset("+-/^@(),'=")
 
 _SUM_BP, _PRODUCT_BP, _UNARY_BP, _POWER_BP, _POSTFIX_BP = 10, 20, 30, 40, 50
 _BINARY: dict[str, tuple[int, Callable]] = {
@@ -93,8 +101,8 @@ def default_scope() -> dict[str, ir.Node]:
 
 
 def function_names() -> list[str]:
-    """Every name that can be called: the built-in scalar functions plus sum, mean and dot."""
-    return sorted(set(functions.BUILTINS) | set(REDUCTIONS))
+    """Every name that can be called: the built-in scalar functions and the array functions."""
+    return sorted(set(functions.BUILTINS) | set(ARRAY_FUNCTIONS))
 
 
 # --------------------------------------------------------------------------- errors
@@ -128,6 +136,15 @@ class Token(NamedTuple):
     kind: str
     text: str
     column: int
+
+
+class _Arg(NamedTuple):
+    """A call argument: its keyword token (or None), its first token, its node and its text."""
+
+    keyword: Token | None
+    start: Token
+    node: ir.Node
+    source: str
 
 
 def _ends_operand(token: Token) -> bool:
@@ -321,6 +338,7 @@ class _Parser:
 
     def __init__(self, text: str, tokens: list[Token], scope: dict[str, ir.Node]):
         self.text, self.tokens, self.scope = text, tokens, scope
+        self.dims = _dimensions(scope)
         self.pos = 0
         self.depth = 0
 
@@ -409,17 +427,19 @@ class _Parser:
         """The scope's node for the name ``token``."""
         if token.text in self.scope:
             return self.scope[token.text]
+        if token.text in self.dims:
+            return ir.Const(self.dims[token.text])
         if token.text in function_names():
             raise self.error(f"'{token.text}' is a function", token.column, f" (call it: {token.text}(...))")
-        hint = did_you_mean(token.text, list(self.scope))
+        hint = did_you_mean(token.text, list(self.scope) + list(self.dims))
         hint += f' (declare it, e.g. --let "{token.text}: vector(n)")'
         raise self.error(f"unknown symbol '{token.text}'", token.column, hint)
 
     def callee(self, token: Token) -> tuple[Callable, int]:
         """The IR builder and argument count of the function named by ``token``."""
         name = token.text
-        if name in REDUCTIONS:
-            arity, builder = REDUCTIONS[name]
+        if name in ARRAY_FUNCTIONS:
+            arity, builder = ARRAY_FUNCTIONS[name]
             return builder, arity
         if name in functions.BUILTINS:
             fn = functions.BUILTINS[name]
@@ -428,27 +448,79 @@ class _Parser:
             raise self.error(f"'{name}' is a symbol, not a function", token.column, " (write * to multiply)")
         raise self.error(f"unknown function '{name}'", token.column, did_you_mean(name, function_names()))
 
-    def call(self, token: Token, builder: Callable, arity: int, args: list[ir.Node]) -> ir.Node:
-        """``builder(*args)`` for the call at ``token``, after checking the argument count."""
-        if len(args) != arity:
+    def call(self, token: Token, builder: Callable, arity: int, args: list[_Arg]) -> ir.Node:
+        """``builder(*args)`` for the call at ``token``, after checking the arguments."""
+        name = token.text
+        positional, axis_arg = self.split_axis(token, args)
+        if len(positional) != arity:
             plural = "" if arity == 1 else "s"
-            message = f"{token.text}() takes {arity} argument{plural}, got {len(args)}"
-            raise self.error(message, token.column)
-        if token.text in functions.BUILTINS and all(isinstance(a, ir.Const) for a in args):
-            args = [_numeric(a) for a in args]  # keeps SymPy's simplify of the folded call cheap
-        return self.build(token.column, builder, *args)
+            raise self.error(f"{name}() takes {arity} argument{plural}, got {len(positional)}", token.column)
+        nodes = [arg.node for arg in positional]
+        if axis_arg is not None:
+            return self.build(token.column, builder, nodes[0], self.axis(name, axis_arg, nodes[0]))
+        if name in ROW_WISE and nodes[0].shape == ():
+            raise self.error(f"{name}() needs a vector or a matrix, got a scalar", token.column)
+        if name in functions.BUILTINS and all(isinstance(a, ir.Const) for a in nodes):
+            nodes = [_numeric(a) for a in nodes]  # keeps SymPy's simplify of the folded call cheap
+        return self.build(token.column, builder, *nodes)
 
-    def arguments(self, opener: Token) -> list[ir.Node]:
+    def split_axis(self, token: Token, args: list[_Arg]) -> tuple[list[_Arg], _Arg | None]:
+        """The positional arguments and the axis argument (``axis=`` or a constant second one)."""
+        name = token.text
+        positional = [arg for arg in args if arg.keyword is None]
+        keywords = [arg for arg in args if arg.keyword is not None]
+        if keywords and name not in AXIS_FUNCTIONS:
+            raise self.error(f"{name}() takes no keyword arguments", keywords[0].keyword.column)
+        for arg in keywords:
+            if arg.keyword.text != "axis":
+                message = f"{name}() has no argument '{arg.keyword.text}'"
+                raise self.error(message, arg.keyword.column, did_you_mean(arg.keyword.text, ["axis"]))
+        if len(keywords) > 1:
+            raise self.error(f"{name}(): axis is given twice", keywords[1].keyword.column)
+        if keywords and len(positional) == 2 and isinstance(positional[1].node, ir.Const):
+            raise self.error(f"{name}(): axis is given twice", keywords[0].keyword.column)
+        if keywords:
+            return positional, keywords[0]
+        if name in AXIS_FUNCTIONS and len(positional) == 2 and isinstance(positional[1].node, ir.Const):
+            return positional[:1], positional[1]
+        return positional, None
+
+    def axis(self, name: str, arg: _Arg, operand: ir.Node) -> int:
+        """The axis (0 or 1) written in ``arg`` for ``name`` of ``operand``."""
+        value = arg.node.value if isinstance(arg.node, ir.Const) else None
+        shown = arg.source if len(arg.source) <= 20 else arg.source[:17] + "..."
+        if not isinstance(value, sympy.Integer) or value not in (0, 1):
+            raise self.error(f"{name}(A, axis={shown}): axis must be 0 or 1", arg.start.column)
+        if value >= max(len(operand.shape), 1):
+            message = f"{name}(A, axis={shown}): a {ir.shape_str(operand.shape)} has no axis {value}"
+            raise self.error(message, arg.start.column)
+        return int(value)
+
+    def arguments(self, opener: Token) -> list[_Arg]:
         """Comma-separated arguments after ``opener``, up to the closing ')'."""
         if self.at(")"):
             self.advance()
             return []
-        args = [self.expression()]
+        args = [self.argument()]
         while self.at(","):
             self.advance()
-            args.append(self.expression())
+            args.append(self.argument())
+            if args[-1].keyword is None and args[-2].keyword is not None:
+                raise self.error("positional argument after a keyword argument", args[-1].start.column)
         self.expect(")", opener)
         return args
+
+    def argument(self) -> _Arg:
+        """One argument: ``expr`` or ``name = expr``."""
+        keyword = None
+        following = self.tokens[self.pos + 1] if self.peek().kind == "name" else None
+        if following is not None and following.kind == "op" and following.text == "=":
+            keyword = self.advance()
+            self.advance()
+        start = self.peek()
+        node = self.expression()
+        source = self.text[start.column - 1 : self.peek().column - 1].strip()
+        return _Arg(keyword, start, node, source)
 
     def power(self, base: ir.Node, token: Token, start: Token, exponent: ir.Node) -> ir.Node:
         """``base ^ exponent``: the exponent (starting at ``start``) must be a small number."""
@@ -487,6 +559,16 @@ class _Parser:
         if problem:
             raise self.error(problem, column)
         return node if value is node.value else ir.Const(value)
+
+
+def _dimensions(scope: Mapping[str, ir.Node]) -> dict[str, sympy.Symbol]:
+    """Every dimension symbol in the shapes of the scope's nodes, by name."""
+    found: dict[str, sympy.Symbol] = {}
+    for node in scope.values():
+        for size in node.shape:
+            for symbol in sorted(getattr(size, "free_symbols", ()), key=str):
+                found.setdefault(symbol.name, symbol)
+    return found
 
 
 def _left_power(token: Token) -> int:

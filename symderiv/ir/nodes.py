@@ -423,6 +423,7 @@ class Broadcast(Node):
     """A vector repeated along an axis: axis 0 gives 1bᵀ (b on every row), axis 1 gives g1ᵀ."""
 
     __slots__ = ("axis",)
+    precedence = 20  # printed as a product: 1bᵀ, g1ᵀ
 
     def __init__(self, a, axis: int, count):
         if len(a.shape) != 1 or axis not in (0, 1):

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import sympy
-from sympy.printing.latex import LatexPrinter
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter, translate
 
 from .. import ir
 from .base import (
+    ATOM,
     MathPrinter,
     explicit_pieces,
     indicator_condition,
     is_dot,
+    is_axis_reduction,
+    scaled_without_parentheses,
     is_indicator,
     sample_name,
+    spread,
 )
 
 
@@ -39,10 +44,16 @@ def scalar_latex(expr: sympy.Expr, names: dict | None = None) -> str:
     return ScalarLatexPrinter(names).doprint(expr)
 
 
-def symbol_latex(name: str, shape: tuple) -> str:
-    """A symbol's LaTeX: Greek names spelled out, vectors and matrices bold."""
-    base = sympy.latex(sympy.Symbol(name))
-    return rf"\mathbf{{{base}}}" if shape else base
+def symbol_latex(name: str, shape: tuple, index: str = "") -> str:
+    """A symbol's LaTeX: Greek names spelled out, vectors and matrices bold, the subscript of a
+    name (Z_1) upright after the bold letter and joined with an ``index``: Z_{1,ik}, not Z_{1}_{ik}."""
+    base, supers, subs = split_super_sub(name)
+    if supers:  # x^2: kept whole, any index outside it
+        base, subs = name, []
+    letter = sympy.latex(sympy.Symbol(base))
+    letter = rf"\mathbf{{{letter}}}" if shape else letter
+    subscript = ",".join(part for part in (" ".join(translate(s) for s in subs), index) if part)
+    return f"{letter}_{{{subscript}}}" if subscript else letter
 
 
 def shape_latex(rows, cols) -> str:
@@ -79,20 +90,23 @@ class LatexIRPrinter(MathPrinter):
         return "I"
 
     def _print_Add(self, node):
-        return f"{self.wrap(node.args[0], 10)} + {self.wrap(node.args[1], 10)}"
+        a, b = (spread(node, x) for x in node.args)
+        return f"{self.wrap(a, 10)} + {self.wrap(b, 10)}"
 
     def _print_Sub(self, node):
-        return f"{self.wrap(node.args[0], 10)} - {self.wrap(node.args[1], 10, strict=True)}"
+        a, b = (spread(node, x) for x in node.args)
+        return f"{self.wrap(a, 10)} - {self.wrap(b, 10, strict=True)}"
 
     def _print_Mul(self, node):
         piecewise = _scalar_piecewise_factor(node)
         if piecewise is not None:
             return self._cases_product(node, piecewise)
         a, b = node.args
-        if isinstance(b, ir.IndexedSum) or (a.shape == () and isinstance(b, (ir.Mul, ir.MatMul))):
+        if scaled_without_parentheses(a, b):
             return rf"{self.wrap(a, 20)} {self._print(b)}"
         if a.shape and b.shape:
-            return rf"{self.wrap(a, 20)} \odot {self.wrap(b, 20, strict=True)}"
+            a, b = spread(node, a), spread(node, b)
+            return rf"{self.wrap(a, 20, strict=a is not node.args[0])} \odot {self.wrap(b, 20, strict=True)}"
         return rf"{self.wrap(a, 20)} {self.wrap(b, 20, strict=True)}"
 
     def _print_Div(self, node):
@@ -117,10 +131,56 @@ class LatexIRPrinter(MathPrinter):
         if is_dot(node):
             a, b = node.args[0].args
             return rf"{self.wrap(a, 21)} \cdot {self.wrap(b, 21)}"
+        if is_axis_reduction(node):
+            return self._along_axis(node)
         return rf"\operatorname{{sum}}\left({self._print(node.args[0])}\right)"
 
     def _print_Mean(self, node):
+        if is_axis_reduction(node):
+            return rf"\frac{{1}}{{{sympy.latex(node.count())}}}{self._along_axis(node)}"
         return rf"\operatorname{{mean}}\left({self._print(node.args[0])}\right)"
+
+    def _along_axis(self, node):
+        """Column sums Aᵀ1 (axis 0) or row sums A1 (axis 1) of a matrix."""
+        a = node.args[0]
+        if node.axis == 0:
+            return juxtapose(rf"{self.wrap(a, 99)}^{{\top}}", r"\mathbf{1}")
+        return juxtapose(self.wrap(a, 20), r"\mathbf{1}")
+
+    def _print_Broadcast(self, node):
+        if node.axis == 0:
+            return juxtapose(r"\mathbf{1}", rf"{self.wrap(node.args[0], 99)}^{{\top}}")
+        return juxtapose(self.wrap(node.args[0], 20), r"\mathbf{1}^{\top}")
+
+    def _print_Outer(self, node):
+        u, v = node.args
+        return juxtapose(self.wrap(u, 20), rf"{self.wrap(v, 99)}^{{\top}}")
+
+    def _print_Softmax(self, node):
+        return self.call("softmax", 0, [self._print(node.args[0])])
+
+    def _print_LogSoftmax(self, node):
+        return r"\log" + self.call("softmax", 0, [self._print(node.args[0])])
+
+    def _print_LogSumExp(self, node):
+        return self.call("logsumexp", 0, [self._print(node.args[0])])
+
+    def _print_Differential(self, node):
+        return juxtapose("d", self.wrap(node.args[0], ATOM))
+
+    def _print_Adjoint(self, node):
+        return rf"\nabla_{{{self._print(node.args[0])}}} {symbol_latex(node.output, ())}"
+
+    def _print_Inner(self, node):
+        a, b = (self._print(x) for x in node.args)
+        return rf"\langle {a}, {b} \rangle"
+
+    def _print_Entry(self, node):
+        of = node.args[0]
+        index = "".join(node.indices)
+        if isinstance(of, ir.Symbol):
+            return symbol_latex(of.name, (), index)
+        return f"{self.parenthesize(self._print(of))}_{{{index}}}"
 
     def _print_Diag(self, node):
         return rf"\operatorname{{diag}}\left({self._print(node.args[0])}\right)"
@@ -134,7 +194,9 @@ class LatexIRPrinter(MathPrinter):
 
     def _print_Elem(self, node):
         of = node.args[0]
-        return f"{symbol_latex(sample_name(of), of.shape[1:])}_{{{node.index}}}"
+        if isinstance(of, ir.Symbol):
+            return symbol_latex(sample_name(of), of.shape[1:], node.index)
+        return f"{self.parenthesize(self._print(of))}_{{{node.index}}}"
 
     def scalar(self, body, names):
         return scalar_latex(body, names)
@@ -153,6 +215,11 @@ class LatexIRPrinter(MathPrinter):
             term = ir.product(coefficient * value, rest, node.shape)
             rows.append(rf"{self._print(term)} & \text{{if }} {scalar_latex(condition, names)}")
         return r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+
+
+def juxtapose(left: str, right: str) -> str:
+    """A product written without a sign: 1bᵀ, u vᵀ, dW (a space only where letters would merge)."""
+    return f"{left} {right}" if left[-1:].isalpha() and right[:1].isalpha() else left + right
 
 
 def _scalar_piecewise_factor(node: ir.Mul):

@@ -8,19 +8,25 @@ cases. Scalar SymPy bodies go through SymPy's presentation printer, subclassed h
 from __future__ import annotations
 
 import re
+from html import unescape
 from html.entities import html5
 from typing import ClassVar
 
 import sympy
+from sympy.printing.conventions import split_super_sub
 from sympy.printing.mathml import MathMLPresentationPrinter
 
 from .. import ir
 from .base import (
+    ATOM,
     MathPrinter,
     explicit_pieces,
     indicator_condition,
+    is_axis_reduction,
+    scaled_without_parentheses,
     is_indicator,
     sample_name,
+    spread,
 )
 from .latex import _scalar_piecewise_factor
 
@@ -28,6 +34,7 @@ MATH_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
 INVISIBLE_TIMES = "<mo>&#x2062;</mo>"
 APPLY_FUNCTION = "<mo>&#x2061;</mo>"
 INDICATOR = "<mi>&#x1D7D9;</mi>"  # 𝟙, as \mathbb{1}
+ONE = "<mn>\U0001D7CF</mn>"  # 𝟏: the vector of ones, in bold
 _SLOT = "SYMDERIVSLOT{}X"
 _ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _XML_ENTITIES = {"amp", "lt", "gt", "quot", "apos"}
@@ -213,12 +220,25 @@ def scalar_mathml(expr: sympy.Expr, names: dict | None = None) -> str:
     return ScalarMathMLPrinter(names).doprint(expr)
 
 
-def symbol_mathml(name: str, shape: tuple) -> str:
-    """A symbol's MathML: Greek names as letters, vectors and matrices bold."""
+def symbol_mathml(name: str, shape: tuple, index: str = "") -> str:
+    """A symbol's MathML: Greek names as letters, vectors and matrices bold; with an ``index``,
+    one subscript joining the name's own (Z_1) and the index: Z_{1,ik}."""
+    if index:
+        return _indexed_mathml(name, shape, index)
     markup = scalar_mathml(sympy.Symbol(name))
     if not shape:
         return markup
-    return re.sub(r"<mi>([^<]*)</mi>", lambda m: f"<mi>{bold(m.group(1))}</mi>", markup, count=1)
+    return re.sub(r"<mi>([^<]*)</mi>", lambda m: f"<mi>{bold(unescape(m.group(1)))}</mi>", markup, count=1)
+
+
+def _indexed_mathml(name: str, shape: tuple, index: str) -> str:
+    base, supers, subs = split_super_sub(name)
+    if supers:
+        base, subs = name, []
+    parts = [element("mn", s) if s.isdigit() else scalar_mathml(sympy.Symbol(s)) for s in subs]
+    parts.append(_index_mathml(index))
+    subscript = row(*_commas(parts)) if len(parts) > 1 else parts[0]
+    return element("msub", symbol_mathml(base, shape), subscript)
 
 
 def shape_mathml(rows, cols) -> str:
@@ -247,7 +267,7 @@ class MathMLIRPrinter(MathPrinter):
         return scalar_mathml(node.value)
 
     def _print_Ones(self, node):
-        return element("mn", bold("1"))
+        return ONE
 
     def _print_Zero(self, node):
         zero = element("mn", bold("0"))
@@ -257,20 +277,23 @@ class MathMLIRPrinter(MathPrinter):
         return element("mi", "I", mathvariant="normal")
 
     def _print_Add(self, node):
-        return row(self.wrap(node.args[0], 10), op("+"), self.wrap(node.args[1], 10))
+        a, b = (spread(node, x) for x in node.args)
+        return row(self.wrap(a, 10), op("+"), self.wrap(b, 10))
 
     def _print_Sub(self, node):
-        return row(self.wrap(node.args[0], 10), op("−"), self.wrap(node.args[1], 10, strict=True))
+        a, b = (spread(node, x) for x in node.args)
+        return row(self.wrap(a, 10), op("−"), self.wrap(b, 10, strict=True))
 
     def _print_Mul(self, node):
         piecewise = _scalar_piecewise_factor(node)
         if piecewise is not None:
             return self._cases_product(node, piecewise)
         a, b = node.args
-        if isinstance(b, ir.IndexedSum) or (a.shape == () and isinstance(b, (ir.Mul, ir.MatMul))):
+        if scaled_without_parentheses(a, b):
             return row(self.wrap(a, 20), INVISIBLE_TIMES, self._print(b))
         if a.shape and b.shape:
-            return row(self.wrap(a, 20), op("⊙"), self.wrap(b, 20, strict=True))
+            a, b = spread(node, a), spread(node, b)
+            return row(self.wrap(a, 20, strict=a is not node.args[0]), op("⊙"), self.wrap(b, 20, strict=True))
         return row(self.wrap(a, 20), INVISIBLE_TIMES, self.wrap(b, 20, strict=True))
 
     def _print_Div(self, node):
@@ -292,10 +315,57 @@ class MathMLIRPrinter(MathPrinter):
         return _transposed(self.wrap(node.args[0], 99))
 
     def _print_Sum(self, node):
+        if is_axis_reduction(node):
+            return self._along_axis(node)
         return _operator("sum", self._print(node.args[0]))
 
     def _print_Mean(self, node):
+        if is_axis_reduction(node):
+            share = element("mfrac", element("mn", "1"), row(scalar_mathml(node.count())))
+            return row(share, INVISIBLE_TIMES, self._along_axis(node))
         return _operator("mean", self._print(node.args[0]))
+
+    def _along_axis(self, node):
+        """Column sums Aᵀ1 (axis 0) or row sums A1 (axis 1) of a matrix."""
+        a = node.args[0]
+        left = _transposed(self.wrap(a, 99)) if node.axis == 0 else self.wrap(a, 20)
+        return row(left, INVISIBLE_TIMES, ONE)
+
+    def _print_Broadcast(self, node):
+        v = node.args[0]
+        if node.axis == 0:
+            return row(ONE, INVISIBLE_TIMES, _transposed(self.wrap(v, 99)))
+        return row(self.wrap(v, 20), INVISIBLE_TIMES, _transposed(ONE))
+
+    def _print_Outer(self, node):
+        u, v = node.args
+        return row(self.wrap(u, 20), INVISIBLE_TIMES, _transposed(self.wrap(v, 99)))
+
+    def _print_Softmax(self, node):
+        return self.call("softmax", 0, [self._print(node.args[0])])
+
+    def _print_LogSoftmax(self, node):
+        return row(element("mi", "log"), APPLY_FUNCTION, self.call("softmax", 0, [self._print(node.args[0])]))
+
+    def _print_LogSumExp(self, node):
+        return self.call("logsumexp", 0, [self._print(node.args[0])])
+
+    def _print_Differential(self, node):
+        return row(element("mi", "d", mathvariant="normal"), self.wrap(node.args[0], ATOM))
+
+    def _print_Adjoint(self, node):
+        nabla = element("msub", element("mi", "∇", mathvariant="normal"), row(self._print(node.args[0])))
+        return row(nabla, symbol_mathml(node.output, ()))
+
+    def _print_Inner(self, node):
+        a, b = (self._print(x) for x in node.args)
+        return row(op("⟨"), a, op(","), b, op("⟩"))
+
+    def _print_Entry(self, node):
+        of, index = node.args[0], "".join(node.indices)
+        if isinstance(of, ir.Symbol):
+            return symbol_mathml(of.name, (), index)
+        return element("msub", self.parenthesize(self._print(of)), _index_mathml(index))
 
     def _print_Diag(self, node):
         return _operator("diag", self._print(node.args[0]))
@@ -311,7 +381,9 @@ class MathMLIRPrinter(MathPrinter):
 
     def _print_Elem(self, node):
         of = node.args[0]
-        return element("msub", symbol_mathml(sample_name(of), of.shape[1:]), element("mi", node.index))
+        if isinstance(of, ir.Symbol):
+            return symbol_mathml(sample_name(of), of.shape[1:], node.index)
+        return element("msub", self.parenthesize(self._print(of)), element("mi", node.index))
 
     def scalar(self, body, names):
         return scalar_mathml(body, names)
@@ -330,6 +402,11 @@ class MathMLIRPrinter(MathPrinter):
             for value, condition in explicit_pieces(piecewise.fn.body)
         ]
         return cases(pieces)
+
+
+def _index_mathml(index: str) -> str:
+    """Indices ``ik`` as italic letters side by side (one ``<mi>`` per letter)."""
+    return row(*[element("mi", i) for i in index]) if len(index) > 1 else element("mi", index)
 
 
 def _transposed(markup: str) -> str:
