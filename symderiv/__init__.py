@@ -21,6 +21,7 @@ from .errors import (
 )
 from .kinks import CONVENTIONS
 from .model import Loss, Neuron, expression
+from .network import Dense, Network, Regularizer, dense, l1, l2, network
 from .render import text as _text  # noqa: F401  (nodes print as text in messages)
 
 __version__ = "0.1.0"
@@ -39,19 +40,26 @@ def loss(spec="mse", model: Neuron | None = None, **params) -> Loss:
 __all__ = [
     "CONVENTIONS",
     "ConventionError",
+    "Dense",
     "Derivation",
     "Gradient",
     "Loss",
     "MissingRuleError",
+    "Network",
     "Neuron",
     "ParseError",
+    "Regularizer",
     "ShapeError",
     "Step",
     "SymderivError",
     "UnknownNameError",
     "catalog",
+    "dense",
     "derive",
     "expression",
+    "l1",
+    "l2",
     "loss",
+    "network",
     "neuron",
 ]

@@ -22,6 +22,7 @@ class Entry:
     inline: bool = True  # show the formula itself in derivations, else the name
     targets: str = "real"  # what y may be, for losses
     logit_formula: str | None = None  # a loss's stable form in z when the activation is sigmoid
+    one_hot: bool = False  # a row loss whose target rows must sum to 1 (one-hot or probabilities)
 
     def with_params(self, values: dict) -> dict:
         """The entry's parameters with ``values`` applied, rejecting unknown names."""
@@ -75,12 +76,33 @@ LOSSES = {
 }
 
 
+# Losses of a whole output row (k logits z against a target row y), for networks only. The
+# formula is the per-row form shown in documents; the network spec builds it row-wise in IR.
+ROW_LOSSES = {
+    e.name: e
+    for e in [
+        Entry(
+            "softmax_cross_entropy",
+            "logsumexp(z) - y . z",
+            "softmax then cross-entropy, per row: -sum_j y_j log softmax(z)_j",
+            targets="one-hot or probability rows",
+            one_hot=True,
+        ),
+    ]
+}
+
+
 def activation(name: str) -> Entry:
     return _lookup("activation", name, ACTIVATIONS)
 
 
 def loss(name: str) -> Entry:
     return _lookup("loss", name, LOSSES)
+
+
+def network_loss(name: str) -> Entry:
+    """A loss a network accepts: any element-wise loss or a row loss."""
+    return _lookup("loss", name, {**LOSSES, **ROW_LOSSES})
 
 
 def _lookup(kind: str, name: str, table: dict) -> Entry:

@@ -168,6 +168,8 @@ def derive(
     parameters) or ``"backprop"`` (differentials forward, adjoints backward; the default, and the
     only view, where a matrix is involved).
     """
+    if wrt is None:
+        wrt = getattr(expression, "parameters", None)  # a spec's own: w, b or every W_l, b_l
     if hasattr(expression, "naming_hints") and hints is None:
         hints = expression.naming_hints()
         title = title or expression.title()

@@ -100,11 +100,13 @@ class _Spec:
     symbol = "f"
     expression: ir.Node
     name: str
+    parameters: tuple = ("w", "b")  # what derive() differentiates by unless told otherwise
+    notes: tuple = ()  # sentences documents show: what the spec assumes about its data
 
-    def derive(self, wrt=("w", "b"), convention="min-norm"):
+    def derive(self, wrt=None, convention="min-norm"):
         from .derive import derive
 
-        return derive(self, wrt=wrt, convention=convention)
+        return derive(self, wrt=self.parameters if wrt is None else wrt, convention=convention)
 
     def latex(self) -> str:
         from .render.latex import to_latex
@@ -182,6 +184,11 @@ class Loss(_Spec):
         if not isinstance(spec, str):
             raise SymderivError(f"a loss is a name, a formula or a SymPy expression, not {type(spec).__name__}")
         call = split_spec(spec)
+        if call and call[0] in catalog.ROW_LOSSES:
+            raise SymderivError(
+                f"{call[0]} needs a network's output row and one-hot targets, not a neuron's single"
+                " output: use symderiv.network([...], loss=...)"
+            )
         if call and call[0] in catalog.LOSSES:
             entry = catalog.loss(call[0])
             values = entry.with_params({**call[1], **params})

@@ -19,7 +19,7 @@ def assign(output: ir.Node, steps: list[ir.Node], hints: dict | None = None) -> 
     """Map each step node's key to a fresh variable name.
 
     ``hints`` maps node keys to preferred names (a model knows its pre-activation and
-    prediction); without hints the first element-wise function of a computed value is taken
+    prediction, a network its layers' Z_1, A_1, ... and its output C); without hints the first element-wise function of a computed value is taken
     as the activation.
     """
     taken = {s.name for s in ir.symbols(output)}
@@ -32,7 +32,7 @@ def assign(output: ir.Node, steps: list[ir.Node], hints: dict | None = None) -> 
             names[node_key] = name
             taken.add(name)
 
-    claim(output.key, _output_name(output))
+    claim(output.key, (hints or {}).get(output.key) or _output_name(output))
     for key, name in (hints or {}).items():
         claim(key, name)
     activation = next((n for n in steps if isinstance(n, ir.Apply) and _computed_arg(n, steps)), None)

@@ -9,8 +9,10 @@ Add ``"symderiv.sphinx"`` to ``extensions``, then write (MyST)::
     ```
 
 or ``.. symderiv::`` with the same options in reStructuredText. Options: ``activation``, ``loss``,
-``expression`` (with ``let`` declarations separated by ``;``), ``wrt``, ``kink`` and ``show``
-(any of notes, steps, chain, gradients, per-sample; all by default). ``symderiv-catalog`` with
+``layer`` and ``regularizer`` (several separated by ``;``), ``expression`` (with ``let``
+declarations separated by ``;``), ``wrt``, ``kink``, ``view`` (jacobian or backprop) and ``show``
+(any of notes, steps, chain, gradients, per-sample; all by default; in the backprop view steps
+are the forward differentials and chain the backward adjoints). ``symderiv-catalog`` with
 ``:kind: activations`` or ``losses`` renders every catalog entry, one section each.
 
 The math is emitted as standard ``math_block`` and ``math`` nodes, so whichever math renderer the
@@ -33,9 +35,10 @@ from . import __version__, catalog
 from .errors import SymderivError
 from .render import view
 from .render.latex import LatexIRPrinter, shape_latex
-from .render.markdown import PARTS, LatexNotation, latex_lines, result_equations, step_equations
+from .render.markdown import LatexNotation, latex_lines
+from .render.view import PARTS, adjoint_equations, result_equations, step_equations
 
-DEFAULT_WRT = "w, b"
+DEFAULT_WRT = None  # the spec's own parameters: w, b for a neuron, every W_l, b_l for a network
 SHOWABLE = PARTS + ("code",)  # code: the generated NumPy module, shown only when asked for
 KINDS = {"activations": "activation", "losses": "loss"}  # kind -> the name of one entry
 
@@ -57,37 +60,46 @@ def parse_show(text: str | None) -> tuple:
     return parts
 
 
+def _items(text: str | None) -> list:
+    """``"a; b"`` as ``["a", "b"]``."""
+    return [part.strip() for part in (text or "").split(";") if part.strip()]
+
+
 def spec_arguments(options: dict) -> SimpleNamespace:
     """Directive options in the shape the command line's spec builder takes."""
-    lets = [part.strip() for part in (options.get("let") or "").split(";") if part.strip()]
     return SimpleNamespace(
         activation=options.get("activation"),
         loss=options.get("loss"),
+        layer=_items(options.get("layer")),
+        regularizer=_items(options.get("regularizer")),
         expr=options.get("expression"),
-        let=lets,
+        let=_items(options.get("let")),
         wrt=options.get("wrt") or DEFAULT_WRT,
         kink=options.get("kink") or "min-norm",
+        view=options.get("view") or None,
     )
 
 
 @lru_cache(maxsize=64)
-def cached_derivation(activation, loss, expr, lets: tuple, wrt: str, kink: str):
-    """The derivation for one set of options, derived once per build process."""
+def cached_derivation(key: tuple):
+    """The derivation for one set of spec arguments (``sorted(vars(args).items())`` with lists as
+    tuples), derived once per build process."""
     from .cli import UsageError
     from .cli.spec import build, wrt_names
     from .derive import derive
 
-    args = SimpleNamespace(activation=activation, loss=loss, expr=expr, let=list(lets), wrt=wrt, kink=kink)
+    args = SimpleNamespace(**{name: list(value) if isinstance(value, tuple) else value for name, value in key})
     try:
         target = build(args)
-        return derive(target, wrt=wrt_names(args), convention=kink)
+        return derive(target, wrt=wrt_names(args), convention=args.kink, view=args.view)
     except UsageError as error:
         raise OptionError(str(error).removeprefix("symderiv: ")) from None
 
 
 def derivation_for(options: dict):
     args = spec_arguments(options)
-    return cached_derivation(args.activation, args.loss, args.expr, tuple(args.let), args.wrt, args.kink)
+    key = tuple(sorted((name, tuple(v) if isinstance(v, list) else v) for name, v in vars(args).items()))
+    return cached_derivation(key)
 
 
 # --------------------------------------------------------------------------- nodes
@@ -104,6 +116,9 @@ def derivation_nodes(derivation, parts: tuple, docname: str) -> list:
     if "steps" in parts:
         for step in context["steps"]:
             out.extend(_step_nodes(step, notation, docname))
+    if "chain" in parts:
+        for adjoint in context["backward"]:
+            out.extend(_adjoint_nodes(adjoint, docname))
     if "gradients" in parts:
         for result in context["results"]:
             out.extend(_result_nodes(result, notation, parts, docname))
@@ -120,15 +135,24 @@ def _step_nodes(step, notation, docname: str) -> list:
         heading,
         nodes.Text(f" {step.explanation}. Shape of "),
         _math(step.variable),
-        nodes.Text(f": {step.shape}."),
+        nodes.Text(f": {step.dims if step.differential is not None else step.shape}."),
     )
     return [why, _math_block(latex_lines(step_equations(step, notation)), docname)]
 
 
+def _adjoint_nodes(adjoint, docname: str) -> list:
+    kind = "Gradient" if adjoint.is_parameter else "Adjoint"
+    heading = nodes.strong("", "", nodes.Text(f"{kind} "), _math(adjoint.symbol), nodes.Text("."))
+    note = ", a parameter" if adjoint.is_parameter else ""
+    text = nodes.paragraph("", "", heading, nodes.Text(f" Shaped like it: {adjoint.dims}{note}."))
+    return [text, _math_block(latex_lines(adjoint_equations(adjoint)), docname)]
+
+
 def _result_nodes(result, notation, parts: tuple, docname: str) -> list:
     heading = nodes.strong("", "Gradient with respect to ")
+    shape = result.dims if result.view == "backprop" else result.shape
     text = nodes.paragraph(
-        "", "", heading, _math(result.parameter), nodes.Text(f", shaped like it: {result.shape}.")
+        "", "", heading, _math(result.parameter), nodes.Text(f", shaped like it: {shape}.")
     )
     return [text, _math_block(latex_lines(result_equations(result, notation, parts)), docname)]
 
@@ -153,7 +177,7 @@ def _math_block(latex: str, docname: str) -> nodes.math_block:
 
 # --------------------------------------------------------------------------- directives
 
-SPEC_OPTIONS = ("activation", "loss", "expression", "let", "wrt", "kink", "show")
+SPEC_OPTIONS = ("activation", "loss", "layer", "regularizer", "expression", "let", "wrt", "kink", "view", "show")
 
 
 class SymderivDirective(SphinxDirective):
@@ -189,6 +213,7 @@ class CatalogDirective(SymderivDirective):
         "kind": lambda text: directives.choice(text, list(KINDS)),
         "activation": directives.unchanged,
         "kink": directives.unchanged,
+        "view": directives.unchanged,
         "show": directives.unchanged,
     }
 
@@ -202,7 +227,7 @@ class CatalogDirective(SymderivDirective):
         return self.located(sections)
 
     def section(self, kind: str, entry, parts: tuple) -> nodes.section:
-        options = {"kink": self.options.get("kink")}
+        options = {"kink": self.options.get("kink"), "view": self.options.get("view")}
         if kind == "activations":
             options["activation"] = entry.name
             formula = f"f(z) = {entry.formula}"

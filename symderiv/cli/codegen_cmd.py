@@ -73,7 +73,10 @@ def command_line(args) -> str:
             words += [f"--{option}", value]
     for declaration in args.let:
         words += ["--let", declaration]
-    if args.wrt != "w,b":
+    for option in ("layer", "regularizer"):
+        for value in getattr(args, option, None) or []:
+            words += [f"--{option}", value]
+    if args.wrt not in (None, "w,b"):
         words += ["--wrt", args.wrt]
     if args.kink != "min-norm":
         words += ["--kink", args.kink]

@@ -14,6 +14,7 @@ EXAMPLES = """examples:
   symderiv derive --expr "max(0, w . x + b)"
   symderiv derive --expr "mean((t - X @ w)^2)" --let "t: vector(N)" --wrt w
   symderiv derive --activation relu --loss mse --standalone -o relu_mse.tex
+  symderiv derive --activation relu --loss mse --view backprop --format text
 """
 
 
@@ -29,6 +30,9 @@ def register(commands) -> None:
     output = parser.add_argument_group("output")
     output.add_argument("--format", "-f", default="latex", metavar="FORMAT",
                         help="latex (default), text, markdown, html or json")
+    output.add_argument("--view", metavar="VIEW",
+                        help="jacobian (numerator-layout chain; default without matrix operations) or "
+                             "backprop (differentials forward, adjoints backward)")
     output.add_argument("--standalone", action="store_true",
                         help="a complete LaTeX document (compiles with pdflatex)")
     output.add_argument("--output", "-o", metavar="FILE", help="write to FILE atomically ('-': stdout)")
@@ -41,7 +45,7 @@ def run(args) -> int:
     from ..render import render
 
     target = build(args)
-    derivation = derive(target, wrt=wrt_names(args), convention=args.kink)
+    derivation = derive(target, wrt=wrt_names(args), convention=args.kink, view=args.view)
     text = render(derivation, args.format, standalone=args.standalone)
     write_output(text if text.endswith("\n") else text + "\n", args.output, args.force)
     return 0

@@ -20,6 +20,9 @@ def run(args) -> int:
     print()
     print(table("Losses (formula in prediction a and target y; the loss is their mean over N samples)",
                 catalog.LOSSES.values()))
+    print()
+    print(table("Losses of a row of outputs (formula in the last pre-activation z and target row y; "
+                "their mean over N rows)", catalog.ROW_LOSSES.values()))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Turning command-line options into a model, a loss or an expression (shared by subcommands)."""
+"""Turning command-line options into a network, a model, a loss or an expression (shared by subcommands)."""
 
 from __future__ import annotations
 
@@ -6,28 +6,52 @@ from . import UsageError
 
 
 def add_spec_options(parser) -> None:
-    """--activation, --loss, --expr, --let, --wrt and --kink."""
+    """--activation, --layer, --loss, --regularizer, --expr, --let, --wrt and --kink."""
     group = parser.add_argument_group("what to differentiate")
     group.add_argument("--activation", "-a", metavar="NAME|FORMULA",
                        help="catalog activation (relu, leaky_relu(alpha=0.1), ...) or a formula in z")
+    group.add_argument("--layer", action="append", default=[], metavar="'dense(SIZE[, ACTIVATION])'",
+                       help="a dense layer of a network, repeatable in order: 'dense(h, relu)' then 'dense(k)'")
     group.add_argument("--loss", "-l", metavar="NAME|FORMULA",
-                       help="catalog loss (mse, huber(delta=0.5), ...) or a formula in a and y")
+                       help="catalog loss (mse, huber(delta=0.5), softmax_cross_entropy for networks, ...)"
+                            " or a formula in a and y")
+    group.add_argument("--regularizer", action="append", default=[], metavar="'l2(lambda=0.01)'",
+                       help="a penalty on a network's weights, repeatable: l2(lambda=...) or l1(lambda=...),"
+                            " optionally on=(W_1, b_1)")
     group.add_argument("--expr", "-e", metavar="EXPRESSION",
                        help="a whole scalar expression, e.g. 'mean((y - relu(X @ w + b))^2)'")
     group.add_argument("--let", action="append", default=[], metavar="'NAME: SHAPE'",
                        help="declare a symbol for --expr: 'q: vector(n)', 'A: matrix(N, n)', 'c: scalar'")
-    group.add_argument("--wrt", default="w,b", metavar="w,b", help="parameters, comma-separated (default w,b)")
+    group.add_argument("--wrt", default=None, metavar="w,b",
+                       help="parameters, comma-separated (default: w,b for a neuron or an expression,"
+                            " every W_l,b_l for a network)")
     group.add_argument("--kink", default="min-norm", metavar="CONVENTION",
                        help="derivative at kinks: min-norm (default), mean, left or right")
 
 
 def build(args):
-    """The object to derive from the spec options: a Loss, a Neuron or an IR expression."""
+    """The object to derive from the spec options: a Network, a Loss, a Neuron or an IR expression.
+
+    A missing ``args.wrt`` (None) is filled in with the spec's parameters ("w,b" for a neuron
+    or an expression, every W_l, b_l for a network), so later ``wrt_names(args)`` sees them.
+    """
+    target = _target(args)
+    if getattr(args, "wrt", None) is None:
+        args.wrt = ",".join(getattr(target, "parameters", ("w", "b")))
+    return target
+
+
+def _target(args):
     import symderiv
     from ..kinks import check_convention
     from ..parse import parse_declaration
 
     check_convention(args.kink)
+    layers, regularizers = getattr(args, "layer", None) or [], getattr(args, "regularizer", None) or []
+    if layers:
+        return _network(args, layers, regularizers)
+    if regularizers:
+        raise UsageError("symderiv: --regularizer applies to a network: give its layers with --layer")
     if args.expr is not None:
         if args.activation or args.loss:
             raise UsageError("symderiv: --expr cannot be combined with --activation or --loss")
@@ -41,11 +65,24 @@ def build(args):
         return symderiv.loss(args.loss, symderiv.neuron(args.activation))
     if args.activation is not None:
         return symderiv.neuron(args.activation)
-    raise UsageError("symderiv: say what to differentiate: --activation [--loss], or --expr")
+    raise UsageError("symderiv: say what to differentiate: --activation [--loss], --layer ... --loss, or --expr")
+
+
+def _network(args, layers: list, regularizers: list):
+    import symderiv
+
+    if args.activation is not None or args.expr is not None:
+        raise UsageError("symderiv: --layer cannot be combined with --activation or --expr (give each layer's activation)")
+    if args.let:
+        raise UsageError("symderiv: --let declares symbols for --expr only")
+    if args.loss is None:
+        raise UsageError("symderiv: --layer needs --loss too (e.g. --loss mse or --loss softmax_cross_entropy)")
+    return symderiv.network(layers, loss=args.loss, regularizers=regularizers)
 
 
 def wrt_names(args) -> tuple:
-    names = tuple(part.strip() for part in args.wrt.split(",") if part.strip())
+    """The --wrt names (after :func:`build`, which fills in the spec's default)."""
+    names = tuple(part.strip() for part in (args.wrt or "w,b").split(",") if part.strip())
     if not names:
         raise UsageError("symderiv: --wrt needs at least one parameter name")
     return names

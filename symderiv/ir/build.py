@@ -82,7 +82,7 @@ def broadcast(v: Node, axis: int, count) -> Node:
         return Ones((count, v.shape[0]) if axis == 0 else (v.shape[0], count))
     coefficient, factors = split_coefficient(v)
     if coefficient != 1 and factors:
-        return mul(Const(coefficient), Broadcast(product(1, factors, v.shape), axis, count))
+        return mul(Const(coefficient), broadcast(product(1, factors, v.shape), axis, count))
     return Broadcast(v, axis, count)
 
 
@@ -147,7 +147,22 @@ def add(a: Node, b: Node) -> Node:
         return Const(a.value + b.value)
     if isinstance(b, Neg):
         return sub(a, b.args[0])
-    return Add(a, b)
+    common = _common_factor(a, b)
+    return common if common is not None and a.shape == b.shape else Add(a, b)
+
+
+def _common_factor(a: Node, b: Node, negate_b: bool = False):
+    """c·p + (−c)·q as c·(p − q) and c·p + c·q as c·(p + q), with c written positive: (1/N)(s − y)."""
+    ca, fa = split_coefficient(a)
+    cb, fb = split_coefficient(b)
+    cb = -cb if negate_b else cb
+    if not (fa and fb) or ca in (1, -1) or (ca != cb and ca != -cb):
+        return None
+    p, q = product(1, fa, a.shape), product(1, fb, b.shape)
+    inner = Add(p, q) if ca == cb else Sub(p, q)
+    if ca.could_extract_minus_sign():
+        return mul(Const(-ca), neg(inner) if ca == cb else Sub(q, p))
+    return mul(Const(ca), inner)
 
 
 def sub(a: Node, b: Node) -> Node:
@@ -158,7 +173,8 @@ def sub(a: Node, b: Node) -> Node:
         return neg(b)
     if isinstance(a, Const) and isinstance(b, Const):
         return Const(a.value - b.value)
-    return Sub(a, b)
+    common = _common_factor(a, b, negate_b=True)
+    return common if common is not None and a.shape == b.shape else Sub(a, b)
 
 
 def neg(a: Node) -> Node:

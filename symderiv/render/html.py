@@ -10,8 +10,8 @@ import html
 
 from ..templating import render
 from . import register_format, view
-from .markdown import result_equations, step_equations
 from .mathml import MathMLIRPrinter, MathMLNotation, aligned, math, op, row, shape_mathml
+from .view import adjoint_equations, result_equations, step_equations
 
 
 def derivation_html(derivation, standalone: bool = False) -> str:
@@ -23,6 +23,7 @@ def derivation_html(derivation, standalone: bool = False) -> str:
         **context,
         expression_math=math(row(context["output"], op("="), context["expression"])),
         step_math={s.number: math(aligned(step_equations(s, notation))) for s in context["steps"]},
+        adjoint_math=[math(aligned(adjoint_equations(a))) for a in context["backward"]],
         result_math={r.parameter: math(aligned(result_equations(r, notation))) for r in context["results"]},
         inline=lambda markup: math(markup, display=False),
         nabla=notation.nabla,

@@ -18,8 +18,8 @@ import sympy
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .. import ir
-from ..ir import dim_json
 from ..functions import CUSTOM_SYMPY_FUNCTIONS, ScalarFunction
+from ..ir import dim_json
 from ..templating import templates_dir
 from . import register_format, view
 from .base import Printer
@@ -28,7 +28,7 @@ from .latex import LatexIRPrinter, shape_latex
 from .text import TextPrinter
 
 FORMAT = "symderiv-derivation"
-VERSION = 1
+VERSION = 2
 SCHEMA_FILE = "derivation.schema.json"
 MAX_SREPR_LENGTH = 100_000
 MAX_INTEGER = 2**64
@@ -63,16 +63,17 @@ def shape_tree(rows, cols) -> list:
 
 
 def derivation_json(derivation) -> dict:
-    """The derivation as a JSON-ready dict following the schema."""
-    latex = view.build(derivation, LatexIRPrinter(), shape_latex)
-    text = view.build(derivation, TextPrinter(), text_space)
-    tree = view.build(derivation, TreePrinter(), shape_tree)
+    """The derivation as a JSON-ready dict following the schema (both views' content, always)."""
+    latex = view.build(derivation, LatexIRPrinter(), shape_latex, backprop=True)
+    text = view.build(derivation, TextPrinter(), text_space, backprop=True)
+    tree = view.build(derivation, TreePrinter(), shape_tree, backprop=True)
     views = (latex, text, tree)
     return {
         "format": FORMAT,
         "version": VERSION,
         "title": text["title"],
-        "layout": "numerator",
+        "view": derivation.view,
+        "layout": text["layout"],
         "convention": derivation.convention,
         "notes": {"layout": text["layout_note"], "convention": text["convention_note"]},
         "output": _expression(*(v["output"] for v in views)),
@@ -80,6 +81,9 @@ def derivation_json(derivation) -> dict:
         "wrt": [_expression(*forms) for forms in zip(*(v["wrt"] for v in views))],
         "steps": [
             _step(*forms, derivation.steps[k]) for k, forms in enumerate(zip(*(v["steps"] for v in views)))
+        ],
+        "backward": [
+            _adjoint(*forms, derivation.backward[k]) for k, forms in enumerate(zip(*(v["backward"] for v in views)))
         ],
         "gradients": {
             name: _gradient(*forms, derivation.gradients[name])
@@ -95,11 +99,17 @@ def _expression(latex, text, tree):
     return {"latex": latex, "text": text, "tree": tree}
 
 
+def _fields(latex, text, tree):
+    """A function giving a field of the three views as one expression."""
+    return lambda field: _expression(getattr(latex, field), getattr(text, field), getattr(tree, field))
+
+
 def _step(latex, text, tree, step) -> dict:
+    field = _fields(latex, text, tree)
     return {
         "number": tree.number,
-        "variable": _expression(latex.variable, text.variable, tree.variable),
-        "definition": _expression(latex.definition, text.definition, tree.definition),
+        "variable": field("variable"),
+        "definition": field("definition"),
         "rule": tree.rule,
         "explanation": text.explanation,
         "shape": [dim_json(d) for d in step.variable.shape],
@@ -113,23 +123,45 @@ def _step(latex, text, tree, step) -> dict:
             }
             for pl, pt, pr in zip(latex.partials, text.partials, tree.partials)
         ],
+        "differential": {"symbol": field("differential_symbol"), "value": field("differential")},
+    }
+
+
+def _adjoint(latex, text, tree, adjoint) -> dict:
+    field = _fields(latex, text, tree)
+    return {
+        "variable": field("variable"),
+        "symbol": field("symbol"),
+        "adjoint": field("adjoint"),
+        "shape": [dim_json(d) for d in adjoint.variable.shape],
+        "is_parameter": adjoint.is_parameter,
+        "terms": [_term(*forms) for forms in zip(latex.terms, text.terms, tree.terms)],
+    }
+
+
+def _term(latex, text, tree) -> dict:
+    field = _fields(latex, text, tree)
+    return {
+        "consumer": field("consumer"),
+        "contribution": field("contribution"),
+        "identity": {"left": field("left"), "right": field("right")},
     }
 
 
 def _gradient(latex, text, tree, gradient) -> dict:
-    def both(field):
-        return _expression(getattr(latex, field), getattr(text, field), getattr(tree, field))
-
+    field = _fields(latex, text, tree)
     return {
-        "parameter": both("parameter"),
+        "parameter": field("parameter"),
         "shape": [dim_json(d) for d in gradient.parameter.shape],
         "shape_text": tree.shape,
         "paths": [list(path) for path in gradient.paths],
-        "chain": both("chain"),
-        "derivative": both("derivative"),
-        "per_sample": both("per_sample"),
-        "gradient": both("gradient"),
-        "update": both("update"),
+        "chain": field("chain"),
+        "derivative": field("derivative"),
+        "per_sample": field("per_sample"),
+        "entry": field("entry"),
+        "index_form": field("index_form"),
+        "gradient": field("gradient"),
+        "update": field("update"),
     }
 
 

@@ -1,9 +1,8 @@
-"""Derivations as Markdown with ``$$`` math blocks (GitHub, MyST, Jupyter), and the equation lists
-that the Markdown, HTML and Sphinx outputs share.
+"""Derivations as Markdown with ``$$`` math blocks (GitHub, MyST, Jupyter), and the LaTeX notation.
 
-Each step and each gradient is a list of equations ``(left, relation, right)``, built from the
-template view by a *notation* (LaTeX here, MathML in :mod:`.mathml`), so every format shows the
-same lines.
+Each step, adjoint and gradient is a list of equations ``(left, relation, right)`` built by
+:mod:`.view` with a *notation* (LaTeX here, MathML in :mod:`.mathml`, text in :mod:`.derivation`),
+so every format shows the same lines.
 """
 
 from __future__ import annotations
@@ -14,8 +13,8 @@ from typing import ClassVar
 from ..templating import render
 from . import register_format, view
 from .latex import LatexIRPrinter, shape_latex
+from .view import PARTS, adjoint_equations, result_equations, step_equations  # noqa: F401  (shared)
 
-PARTS = ("notes", "steps", "chain", "gradients", "per-sample")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$|#~])")
 
 
@@ -40,35 +39,6 @@ class LatexNotation:
         return rf"{parameter} - \eta {self.nabla(parameter, output)}"
 
 
-def step_equations(step, notation) -> list:
-    """A step's equations: its definition, then the local derivative by each operand."""
-    lines = [(step.variable, "=", step.definition)]
-    for p in step.partials:
-        lines.append(
-            (notation.partial(p.numerator, p.denominator), "=", notation.member(p.jacobian, p.space))
-        )
-    return lines
-
-
-def result_equations(result, notation, parts=PARTS) -> list:
-    """A gradient's equations: chain rule, product, derivative, per-sample sum, ∇ and the update."""
-    lines = []
-    if "chain" in parts:
-        for k, path in enumerate(result.chain_symbols):
-            product = notation.product([notation.partial(num, den) for num, den in path])
-            lines.append(("", "+", product) if k else ("", "=", product))
-        if result.chain:
-            lines.append(("", "=", result.chain))
-    lines.append(("", "=", result.derivative))
-    if result.per_sample and "per-sample" in parts:
-        lines.append(("", "=", result.per_sample))
-    left = notation.partial(result.output, result.parameter)
-    lines[0] = (left, *lines[0][1:])
-    lines.append((notation.nabla(result.parameter, result.output), "=", result.gradient))
-    lines.append((result.parameter, "<-", notation.descent(result.parameter, result.output)))
-    return lines
-
-
 def latex_lines(equations: list) -> str:
     """Equations aligned at the relation, one per line, for ``aligned``/``split``."""
     relations = LatexNotation.relations
@@ -84,13 +54,12 @@ def derivation_markdown(derivation, heading: int = 2) -> str:
     """The derivation as Markdown; ``heading`` is the level of its title (steps one below)."""
     context = view.build(derivation, LatexIRPrinter(), shape_latex, markdown_prose)
     notation = LatexNotation()
-    steps = {s.number: latex_lines(step_equations(s, notation)) for s in context["steps"]}
-    results = {r.parameter: latex_lines(result_equations(r, notation)) for r in context["results"]}
     return render(
         "derivation.md.j2",
         **context,
-        step_math=steps,
-        result_math=results,
+        step_math={s.number: latex_lines(step_equations(s, notation)) for s in context["steps"]},
+        adjoint_math=[latex_lines(adjoint_equations(a)) for a in context["backward"]],
+        result_math={r.parameter: latex_lines(result_equations(r, notation)) for r in context["results"]},
         title_marks="#" * heading,
         section_marks="#" * (heading + 1),
     )
