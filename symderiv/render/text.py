@@ -7,10 +7,7 @@ from ..notation import scalar_text
 from .base import (
     ATOM,
     MathPrinter,
-    explicit_pieces,
-    indicator_condition,
     is_dot,
-    is_indicator,
     precedence,
     sample_name,
 )
