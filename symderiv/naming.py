@@ -26,11 +26,22 @@ def assign(output: ir.Node, steps: list[ir.Node], hints: dict | None = None) -> 
     names: dict = {}
     step_keys = {n.key for n in steps}
 
+    def _free(name: str, node: ir.Node) -> bool:
+        """Unused, and never a matrix S beside a vector s: names differing only in case are avoided."""
+        if name in taken:
+            return False
+        folded = {t.lower() for t in (taken if len(node.shape) == 2 else matrix_names)}
+        return name.lower() not in folded
+
+    matrix_names: set = set()
+
     def claim(node_key, name: str) -> None:
         name = _cased(name, node_key)
         if node_key in step_keys and node_key not in names and name not in taken:
             names[node_key] = name
             taken.add(name)
+            if len(node_key.shape) == 2:
+                matrix_names.add(name)
 
     claim(output.key, (hints or {}).get(output.key) or _output_name(output))
     for key, name in (hints or {}).items():
@@ -45,7 +56,7 @@ def assign(output: ir.Node, steps: list[ir.Node], hints: dict | None = None) -> 
     numbered = [f"u_{i}" for i in range(1, len(steps) + 1)]
     for node in steps:
         if node.key not in names:
-            claim(node.key, next(n for n in itertools.chain(POOL, numbered) if _cased(n, node) not in taken))
+            claim(node.key, next(n for n in itertools.chain(POOL, numbered) if _free(_cased(n, node), node)))
     return names
 
 
