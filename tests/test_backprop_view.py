@@ -52,7 +52,15 @@ def worked():
     return symderiv.loss("mse", symderiv.neuron("relu")).derive().with_view("backprop")
 
 
-@pytest.fixture(params=["dense", "softmax", "worked"])
+@pytest.fixture(scope="module")
+def network():
+    """Two layers (relu, then softmax cross-entropy) with l2 on both weight matrices."""
+    spec = symderiv.network([symderiv.dense("h", "relu"), symderiv.dense("k")],
+                            loss="softmax_cross_entropy", regularizers=[symderiv.l2(0.01)])
+    return symderiv.derive(spec)
+
+
+@pytest.fixture(params=["dense", "softmax", "worked", "network"])
 def derivation(request):
     return request.getfixturevalue(request.param)
 
@@ -196,7 +204,7 @@ def test_jacobian_json_also_carries_the_backward_pass():
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-@pytest.mark.parametrize("name", ["dense", "softmax"])
+@pytest.mark.parametrize("name", ["dense", "softmax", "network"])
 def test_standalone_latex_compiles(name, request, tmp_path):
     d = request.getfixturevalue(name)
     source = tmp_path / "derivation.tex"
