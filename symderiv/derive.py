@@ -9,9 +9,7 @@ vector-Jacobian products, so they come out in terms of the intermediates: for th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from . import backprop, forms, ir, naming
 from .errors import ShapeError, SymderivError, UnknownNameError
@@ -92,7 +90,7 @@ class Derivation:
         """Whether every local Jacobian is a matrix (no matrix operation): the Jacobian view exists."""
         return all(p.jacobian is not None for s in self.steps for p in s.partials)
 
-    def with_view(self, view: str) -> "Derivation":
+    def with_view(self, view: str) -> Derivation:
         """The same derivation shown in ``view`` ("jacobian" or "backprop")."""
         return replace(self, view=_check_view(view, self))
 
@@ -119,34 +117,35 @@ class Derivation:
                 self._expansions[step.variable.key] = ir.substitute(step.definition, self._expansions)
         return ir.substitute(node, self._expansions)
 
-    # rendering: the render stage does the work
+    # rendering: the render stage installs the presenters (the engine imports no printer)
     def latex(self) -> str:
-        from .render.derivation import derivation_latex
-
-        return derivation_latex(self)
+        return _present(self, "latex")
 
     def text(self) -> str:
-        from .render.derivation import derivation_text
-
-        return derivation_text(self)
+        return _present(self, "text")
 
     def _repr_latex_(self) -> str:
-        from .render.derivation import derivation_latex
-
-        return derivation_latex(self, notebook=True)
+        return _present(self, "notebook")
 
     def _repr_markdown_(self) -> str:
-        from .render.markdown import derivation_markdown
-
-        return derivation_markdown(self)
+        return _present(self, "markdown")
 
     def _repr_html_(self) -> str:
-        from .render.html import derivation_html
-
-        return derivation_html(self)
+        return _present(self, "html")
 
     def __str__(self) -> str:
         return self.text()
+
+
+# How a derivation shows itself (LaTeX, text, notebook reprs): filled in by the render stage when
+# it is imported (``import symderiv`` does), so this module never imports a printer.
+PRESENTERS: dict = {}
+
+
+def _present(derivation: Derivation, kind: str) -> str:
+    if kind not in PRESENTERS:
+        raise SymderivError("no renderer is loaded: import symderiv.render to show a derivation")
+    return PRESENTERS[kind](derivation)
 
 
 # --------------------------------------------------------------------------- the stage
@@ -253,12 +252,7 @@ def _dependent_nodes(expression: ir.Node, names: set) -> list:
 
 def _definition(node: ir.Node, variables: dict) -> ir.Node:
     """The node with its computed operands replaced by their variables (structure kept)."""
-    args = tuple(variables.get(a.key, a) for a in node.args)
-    if isinstance(node, ir.Apply):
-        return ir.Apply(node.fn, args)
-    if hasattr(node, "axis"):
-        return node.rebuild(args) if isinstance(node, ir.Broadcast) else type(node)(args[0], node.axis)
-    return type(node)(*args)
+    return node.with_args(tuple(variables.get(a, a) for a in node.args))
 
 
 def _step(node: ir.Node, variables: dict, param_keys: set, context: Context) -> Step:

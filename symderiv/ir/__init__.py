@@ -8,11 +8,10 @@ about itself (:mod:`.node`); the smart constructors (:mod:`.build`) keep results
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .build import (
     add,
-    aligned,
     as_node,
     broadcast,
     const,
@@ -37,7 +36,7 @@ from .build import (
     transpose,
     zeros,
 )
-from .display import Adjoint, Chain, Diag, Differential, Elem, Entry, IndexedSum, Identity, Inner, Row
+from .display import Adjoint, Chain, Diag, Differential, Elem, Entry, Identity, IndexedSum, Inner, Row
 from .node import ATOM, FORMATTER, Node
 from .nodes import (
     Add,
@@ -45,8 +44,6 @@ from .nodes import (
     Broadcast,
     Const,
     Div,
-    LogSoftmax,
-    LogSumExp,
     MatMul,
     Mean,
     Mul,
@@ -54,17 +51,19 @@ from .nodes import (
     Ones,
     Outer,
     Pow,
-    Softmax,
     Sub,
     Sum,
     Symbol,
     Transpose,
     Zero,
 )
+from .rowwise import LogSoftmax, LogSumExp, Softmax
 from .shapes import Shape, as_dim, dim, dim_json, elementwise_shape, shape_str, size
 
 __all__ = [
     "ATOM",
+    "ELEMENTWISE",
+    "FORMATTER",
     "Add",
     "Adjoint",
     "Apply",
@@ -74,10 +73,8 @@ __all__ = [
     "Diag",
     "Differential",
     "Div",
-    "ELEMENTWISE",
     "Elem",
     "Entry",
-    "FORMATTER",
     "Identity",
     "IndexedSum",
     "Inner",
@@ -100,7 +97,6 @@ __all__ = [
     "Transpose",
     "Zero",
     "add",
-    "aligned",
     "as_dim",
     "as_node",
     "broadcast",

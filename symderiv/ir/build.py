@@ -8,14 +8,12 @@ import sympy
 
 from ..errors import ShapeError
 from .display import Identity
+from .node import Node
 from .nodes import (
     Add,
-    Apply,
     Broadcast,
     Const,
     Div,
-    LogSoftmax,
-    LogSumExp,
     MatMul,
     Mean,
     Mul,
@@ -23,7 +21,6 @@ from .nodes import (
     Ones,
     Outer,
     Pow,
-    Softmax,
     Sub,
     Sum,
     Transpose,
@@ -31,7 +28,7 @@ from .nodes import (
     check_axis,
     matmul_shape,
 )
-from .node import Node
+from .rowwise import LogSoftmax, LogSumExp, Softmax
 from .shapes import Shape, elementwise_shape, mismatch, size
 
 
@@ -67,11 +64,6 @@ def is_zero(node: Node) -> bool:
 
 
 # --------------------------------------------------------------------------- broadcasting
-
-
-def aligned(op: str, a: Node, b: Node) -> tuple[Node, Node, Shape]:
-    """Operands of an element-wise operation and its shape (a vector may spread over rows)."""
-    return a, b, elementwise_shape(op, a, b)
 
 
 def broadcast(v: Node, axis: int, count) -> Node:
@@ -129,7 +121,7 @@ def _covered(shape: Shape, factors: list[Node], ones_node: Node) -> bool:
 
 
 def mul(a: Node, b: Node) -> Node:
-    a, b, shape = aligned("a * b", a, b)
+    shape = elementwise_shape("a * b", a, b)
     ca, fa = split_coefficient(a)
     cb, fb = split_coefficient(b)
     if any(isinstance(f, Zero) for f in fa + fb):
@@ -138,7 +130,7 @@ def mul(a: Node, b: Node) -> Node:
 
 
 def add(a: Node, b: Node) -> Node:
-    a, b, shape = aligned("a + b", a, b)
+    shape = elementwise_shape("a + b", a, b)
     if is_zero(a) and a.shape == shape:
         return b if b.shape == shape else Add(a, b)
     if is_zero(b):
@@ -166,7 +158,7 @@ def _common_factor(a: Node, b: Node, negate_b: bool = False):
 
 
 def sub(a: Node, b: Node) -> Node:
-    a, b, shape = aligned("a - b", a, b)
+    shape = elementwise_shape("a - b", a, b)
     if is_zero(b):
         return a if a.shape == shape else Sub(a, b)
     if is_zero(a) and b.shape == shape:
@@ -187,7 +179,7 @@ def neg(a: Node) -> Node:
 
 
 def div(a: Node, b: Node) -> Node:
-    a, b, shape = aligned("a / b", a, b)
+    shape = elementwise_shape("a / b", a, b)
     if isinstance(b, Const):
         if b.value == 0:
             raise ShapeError("division by the constant 0")
@@ -301,10 +293,3 @@ def log_softmax(a: Node) -> Node:
 
 def logsumexp(a: Node) -> Node:
     return LogSumExp(a)
-
-
-def apply_node(fn, args: tuple) -> Node:
-    """An :class:`Apply` node (no folding: see :func:`symderiv.functions.apply`)."""
-    return Apply(fn, args)
-
-

@@ -65,6 +65,8 @@ class Chain(Node):
     def rebuild(self, args):
         return Chain(args, self.shape)
 
+    with_args = rebuild  # display nodes never simplify
+
     @classmethod
     def from_json(cls, data, args, shape, reader):
         return cls(tuple(args), shape)
@@ -85,6 +87,8 @@ class IndexedSum(Node):
 
     def rebuild(self, args):
         return IndexedSum(self.index, self.upper, args[0])
+
+    with_args = rebuild  # display nodes never simplify
 
     def to_json(self):
         return {"index": self.index, "upper": dim_json(self.upper)}
@@ -109,6 +113,8 @@ class Elem(Node):
 
     def rebuild(self, args):
         return Elem(args[0], self.index)
+
+    with_args = rebuild  # display nodes never simplify
 
     def to_json(self):
         return {"index": self.index}
@@ -135,6 +141,8 @@ class Entry(Node):
 
     def rebuild(self, args):
         return Entry(args[0], self.indices)
+
+    with_args = rebuild  # display nodes never simplify
 
     def to_json(self):
         return {"indices": list(self.indices)}
@@ -168,6 +176,8 @@ class Adjoint(Node):
 
     def rebuild(self, args):
         return Adjoint(args[0], self.output)
+
+    with_args = rebuild  # display nodes never simplify
 
     def to_json(self):
         return {"output": self.output}

@@ -18,7 +18,7 @@ from .shapes import Shape
 ATOM = 100
 
 
-def _structural(node: "Node") -> str:
+def _structural(node: Node) -> str:
     inner = ", ".join([repr(d) for d in node.data()] + [repr(a) for a in node.args])
     return f"{type(node).__name__}({inner})"
 
@@ -31,12 +31,12 @@ FORMATTER = [_structural]
 class Node:
     """Base class of every IR node: ``args`` are child nodes, ``shape`` the result shape."""
 
-    __slots__ = ("args", "shape", "_key", "_hash")
+    __slots__ = ("_hash", "_key", "args", "shape")
     precedence = ATOM
     elementwise = False
     display_only = False
 
-    def __init__(self, args: tuple["Node", ...], shape: Shape):
+    def __init__(self, args: tuple[Node, ...], shape: Shape):
         self.args = args
         self.shape = shape
         # children are compared as nodes, whose hashes are cached: equality and hashing stay
@@ -50,8 +50,12 @@ class Node:
 
     # ------------------------------------------------------------------ facts about the operation
 
-    def rebuild(self, args: tuple["Node", ...]) -> "Node":
+    def rebuild(self, args: tuple[Node, ...]) -> Node:
         """The same operation on new operands (through the smart constructors where they exist)."""
+        return type(self)(*args)
+
+    def with_args(self, args: tuple["Node", ...]) -> "Node":
+        """The same operation on new operands, exactly as written (no simplification)."""
         return type(self)(*args)
 
     def evaluate(self, values: list, ctx):
@@ -63,18 +67,18 @@ class Node:
         return {}
 
     @classmethod
-    def from_json(cls, data: dict, args: list, shape: Shape, reader) -> "Node":
+    def from_json(cls, data: dict, args: list, shape: Shape, reader) -> Node:
         """The node from its JSON content; ``reader`` turns SymPy text and dimensions back safely."""
         return cls(*args)
 
     def sample_row(self, rows: list):
         """Row i of this node from row i of each operand (None: not row by row in the samples)."""
-        return None
+        return
 
     # ------------------------------------------------------------------ Python protocol
 
     @property
-    def key(self) -> "Node":
+    def key(self) -> Node:
         """A dictionary key for the node's structure (the node itself: equality is structural)."""
         return self
 

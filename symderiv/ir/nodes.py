@@ -10,7 +10,6 @@ from ..errors import ShapeError
 from .node import Node
 from .shapes import Shape, as_dim, common_shape, elementwise_shape, mismatch, shape_str
 
-
 # --------------------------------------------------------------------------- leaves
 
 
@@ -233,6 +232,9 @@ class Apply(Node):
     def data(self):
         return (self.fn,)
 
+    def with_args(self, args):
+        return Apply(self.fn, tuple(args))
+
     @property
     def precedence(self):
         from ..notation import function_precedence
@@ -366,6 +368,9 @@ class _Reduction(Node):
     def rebuild(self, args):
         return type(self)(args[0], self.axis)
 
+    def with_args(self, args):
+        return type(self)(args[0], self.axis)
+
     def to_json(self):
         return {} if self.axis is None else {"axis": self.axis}
 
@@ -443,6 +448,8 @@ class Broadcast(Node):
     def rebuild(self, args):
         return Broadcast(args[0], self.axis, self.shape[self.axis])
 
+    with_args = rebuild
+
     def to_json(self):
         return {"axis": self.axis}
 
@@ -457,54 +464,3 @@ class Broadcast(Node):
         if self.axis == 0:
             return self.args[0]
         return mul(rows[0], Ones((self.shape[1],))) if rows[0] is not self.args[0] else None
-
-
-# --------------------------------------------------------------------------- row-wise functions
-
-
-class _RowWise(Node):
-    """A function of each row of a matrix (or of a whole vector)."""
-
-    reduces = False
-
-    def __init__(self, a):
-        if not a.shape:
-            raise ShapeError(f"{type(self).__name__.lower()}() needs a vector or a matrix, got a scalar")
-        shape = a.shape[:-1] if self.reduces else a.shape
-        super().__init__((a,), shape)
-
-    def sample_row(self, rows):
-        sampled = len(self.args[0].shape) == 2 and rows[0] is not self.args[0]
-        return type(self)(rows[0]) if sampled else None
-
-    @staticmethod
-    def _shifted(z):
-        z = np.asarray(z, dtype=float)
-        return z - np.max(z, axis=-1, keepdims=True)
-
-
-class Softmax(_RowWise):
-    """softmax(z)_j = exp(z_j) / Σ_k exp(z_k), row by row."""
-
-    def evaluate(self, values, ctx):
-        e = np.exp(self._shifted(values[0]))
-        return e / np.sum(e, axis=-1, keepdims=True)
-
-
-class LogSoftmax(_RowWise):
-    """log softmax(z) = z − logsumexp(z), row by row."""
-
-    def evaluate(self, values, ctx):
-        s = self._shifted(values[0])
-        return s - np.log(np.sum(np.exp(s), axis=-1, keepdims=True))
-
-
-class LogSumExp(_RowWise):
-    """logsumexp(z) = log Σ_k exp(z_k): a scalar per row."""
-
-    reduces = True
-
-    def evaluate(self, values, ctx):
-        z = np.asarray(values[0], dtype=float)
-        m = np.max(z, axis=-1, keepdims=True)
-        return np.squeeze(m, -1) + np.log(np.sum(np.exp(z - m), axis=-1))

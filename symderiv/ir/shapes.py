@@ -6,7 +6,7 @@ costs the same.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy
 
@@ -15,7 +15,7 @@ from ..errors import ShapeError
 Shape = tuple
 
 
-@lru_cache(maxsize=None)
+@cache
 def dim(name: str) -> sympy.Symbol:
     """The dimension symbol called ``name`` (a positive integer)."""
     return sympy.Symbol(name, integer=True, positive=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 # format name -> (function(derivation, standalone) -> str, default file suffix)
 FORMATS: dict[str, tuple[Callable, str]] = {}
@@ -42,3 +42,29 @@ def _load_formats() -> None:
         except ModuleNotFoundError as error:
             if error.name != f"{__name__}.{module}":
                 raise
+
+
+def _presenter(module: str, function: str, **options) -> Callable:
+    """A derivation's presenter, importing its printer module only when first used."""
+
+    def present(derivation) -> str:
+        from importlib import import_module
+
+        return getattr(import_module(f"{__name__}.{module}"), function)(derivation, **options)
+
+    return present
+
+
+def _install_presenters() -> None:
+    from ..derive import PRESENTERS
+
+    PRESENTERS.update(
+        latex=_presenter("derivation", "derivation_latex"),
+        text=_presenter("derivation", "derivation_text"),
+        notebook=_presenter("derivation", "derivation_latex", notebook=True),
+        markdown=_presenter("markdown", "derivation_markdown"),
+        html=_presenter("html", "derivation_html"),
+    )
+
+
+_install_presenters()

@@ -95,10 +95,23 @@ register(
     jvp=lambda n, k, d, c: ir.total(d, n.axis),
     vjp=lambda n, g, k, c: _spread(n, g),
     jacobian=lambda n, k, c: _reduction_jacobian(n, Const(1)),
-    explain=lambda n, k, c: f"{_axis_words(n)} enters the sum with weight 1, so the adjoint is "
-    "repeated over what was summed" if len(n.args[0].shape) > 1 else
-    f"every element of {label(n.args[0])} enters the sum with weight 1, so the derivative is a row of ones",
+    explain=lambda n, k, c: _explain_reduction(n, "enters the sum with weight 1", "a row of ones"),
 )
+
+
+def _explain_reduction(n: Node, weight: str, row: str) -> str:
+    """Why a sum has its derivative: a row of ones, or the adjoint spread back."""
+    if len(n.args[0].shape) > 1:
+        return f"{_axis_words(n)} {weight}, so the adjoint is spread back over what was summed"
+    return f"every element of {label(n.args[0])} {weight}, so the derivative is {row}"
+
+
+def _explain_mean(n: Node) -> str:
+    count = n.count()
+    weight = f"1/{count}" if count.is_Atom else f"1/({count})"
+    if len(n.args[0].shape) > 1:
+        return f"the mean weighs {_axis_words(n)} by {weight}, so the adjoint is spread back over what was averaged, times {weight}"
+    return f"the mean weighs every element of {label(n.args[0])} by {weight}, so the derivative is a row of {weight}"
 
 
 def _mean_weight(n: Node) -> Node:
@@ -111,9 +124,7 @@ register(
     jvp=lambda n, k, d, c: ir.mean(d, n.axis),
     vjp=lambda n, g, k, c: mul(_mean_weight(n), _spread(n, g)),
     jacobian=lambda n, k, c: _reduction_jacobian(n, _mean_weight(n)),
-    explain=lambda n, k, c: f"the mean weighs {_axis_words(n)} by 1/{n.count()}, so the "
-    + ("adjoint is repeated over what was averaged, divided by " + str(n.count())
-       if len(n.args[0].shape) > 1 else f"derivative is a row of 1/{n.count()}"),
+    explain=lambda n, k, c: _explain_mean(n),
 )
 
 register(
