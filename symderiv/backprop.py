@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from . import ir
 from .rules import Context, rule_for
+from .simplify import simplify
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,12 @@ class AdjointStep:
 def differential(step_definition: ir.Node, operands: set, context: Context) -> ir.Node:
     """d of a step's variable: the sum over its varying operands of the rule's JVP."""
     rule = rule_for(step_definition)
-    total = None
-    for k, operand in enumerate(step_definition.args):
-        if isinstance(operand, ir.Symbol) and operand.name in operands:
-            term = rule.jvp(step_definition, k, ir.Differential(operand), context)
-            total = term if total is None else ir.add(total, term)
-    return total if total is not None else ir.zeros(step_definition.shape)
+    terms = [
+        rule.jvp(step_definition, k, ir.Differential(operand), context)
+        for k, operand in enumerate(step_definition.args)
+        if isinstance(operand, ir.Symbol) and operand.name in operands
+    ]
+    return _total(terms) if terms else ir.zeros(step_definition.shape)
 
 
 def adjoint_of(symbol: ir.Symbol, output: ir.Symbol) -> ir.Node:
@@ -51,34 +52,48 @@ def adjoint_of(symbol: ir.Symbol, output: ir.Symbol) -> ir.Node:
 
 
 def backward(steps: list, output: ir.Symbol, params: list, context: Context) -> list:
-    """The adjoint of every variable and parameter, from the output down, in local form."""
+    """The adjoint of every variable and parameter, from the output down, in local form.
+
+    An operand used at several positions of one step (w ⊙ w) gets one term, the sum of them.
+    """
     consumers: dict = {}
     for step in steps:
+        positions: dict = {}
         for k, operand in enumerate(step.definition.args):
             if isinstance(operand, ir.Symbol) and operand.name in step.operand_names:
-                consumers.setdefault(operand.name, []).append((step, k))
+                positions.setdefault(operand.name, []).append(k)
+        for name, ks in positions.items():
+            consumers.setdefault(name, []).append((step, ks))
+    definitions = {s.variable.name: s.definition for s in steps}
     order = [s.variable for s in reversed(steps) if s.variable.name != output.name] + list(params)
     out = []
     for symbol in order:
-        terms = tuple(_term(step, k, symbol, output, context) for step, k in consumers.get(symbol.name, ()))
+        terms = tuple(_term(step, ks, symbol, output, context) for step, ks in consumers.get(symbol.name, ()))
         if not terms:
             continue
         adjoint = terms[0].contribution
         for term in terms[1:]:
             adjoint = ir.add(adjoint, term.contribution)
-        out.append(AdjointStep(symbol, adjoint, terms, symbol in params))
+        out.append(AdjointStep(symbol, simplify(adjoint, definitions), terms, symbol in params))
     return out
 
 
-def _term(step, k: int, symbol: ir.Symbol, output: ir.Symbol, context: Context) -> Term:
+def _term(step, positions: list, symbol: ir.Symbol, output: ir.Symbol, context: Context) -> Term:
     rule = rule_for(step.definition)
     local = step.context(context)
     g = adjoint_of(step.variable, output)
-    contribution = rule.vjp(step.definition, g, k, local)
     d = ir.Differential(symbol)
-    change = rule.jvp(step.definition, k, d, local)
+    contribution = simplify(_total([rule.vjp(step.definition, g, k, local) for k in positions]), fusion=False)
+    change = simplify(_total([rule.jvp(step.definition, k, d, local) for k in positions]), fusion=False)
     identity = (_inner(g, change), _inner(contribution, d))
     return Term(step.variable, contribution, identity)
+
+
+def _total(nodes: list) -> ir.Node:
+    total = nodes[0]
+    for node in nodes[1:]:
+        total = ir.add(total, node)
+    return total
 
 
 def _inner(a: ir.Node, b: ir.Node) -> ir.Node:

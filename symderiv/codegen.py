@@ -50,6 +50,7 @@ MODULE_NAMES = {  # the module's own names and the fixed locals of its functions
     "H",
 }
 RESERVED_PREFIXES = ("_", "grad_", "part_")
+_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*")  # a name read, not an attribute (W.T reads W only)
 _SAFE_COMMAND = re.compile(r"^[A-Za-z0-9_ .,:;()+\-*/^=<>|&!~@%'\[\]{}]*$")
 
 
@@ -111,8 +112,9 @@ class Block:
         (or to exactly the names ``hints`` with ``exact``).
         """
         outputs, self._definitions = self._name_intermediates([stabilize(e) for e in outputs])
-        self._booleans, self._emitted = _boolean_masks(self._definitions, outputs), set()
-        lines, names = [], []
+        self._booleans, self._emitted = _boolean_masks(self._definitions, outputs), set[sympy.Symbol]()
+        lines: list[str] = []
+        names: list[str] = []
         for expr, hint in zip(outputs, hints or ["out"] * len(outputs)):
             lines += self._dependencies(expr)
             if isinstance(expr, sympy.Symbol) and not exact:
@@ -253,6 +255,9 @@ class Block:
                     side = temporary
                 sides.append(side)
             return lines, self._print(type(condition)(*sides))
+        if isinstance(condition, sympy.Not):
+            lines, inner = self._condition(condition.args[0])
+            return lines, f"~{inner}" if inner.isidentifier() else f"~({inner})"
         if not isinstance(condition, (sympy.And, sympy.Or)):
             return [], text
         name, op = self.names.fresh("cond"), "&" if isinstance(condition, sympy.And) else "|"
@@ -263,7 +268,7 @@ class Block:
             terms.append(text)
         return lines + [f"{name} = {terms[0]}"] + [f"{name} {op}= {t}" for t in terms[1:]], name
 
-    def _value(self, value, mask: str | None = None, masked: set = frozenset()) -> str:
+    def _value(self, value, mask: str | None = None, masked: frozenset | set = frozenset()) -> str:
         if value is sympy.nan:
             return "np.nan"
         return self._print(value, mask, masked)
@@ -273,7 +278,7 @@ class Block:
             return f"np.full_like({self._print(self.reference)}, {self._value(expr)})"
         return self._print(expr)
 
-    def _print(self, expr, mask: str | None = None, masked: set = frozenset()) -> str:
+    def _print(self, expr, mask: str | None = None, masked: frozenset | set = frozenset()) -> str:
         printer = ScalarPrinter(mask=mask, arrays=set(expr.free_symbols) - set(masked) if mask else set())
         text = printer.doprint(expr)
         self.helpers |= printer.helpers
@@ -493,6 +498,11 @@ class Function:
     block: str = ""
     block_arguments: str = ""
     finish: list = field(default_factory=list)
+    # the statements of variable length, as lines (filled by _lay_out)
+    prepare_lines: list = field(default_factory=list)
+    call_lines: list = field(default_factory=list)
+    return_lines: list = field(default_factory=list)
+    header_lines: list = field(default_factory=list)
 
 
 def generate(
@@ -539,8 +549,105 @@ def generate_from(
     )
     context["intro"] = [_docstring_safe(line) for line in _wrap(context["intro"])]
     context["shapes"] = [(s.name, _shape_literal(s.shape)) for s in builder.arguments]
-    context["wrt"] = _tuple([f'"{p.name}"' for p in derivation.wrt])
+    quoted = [f'"{p.name}"' for p in derivation.wrt]
+    context["wrt"] = _lines(f"_WRT = {_tuple(quoted)}", "_WRT = (", quoted, ")", 0)
+    _lay_out(context)
     return render("module.py.j2", **context)
+
+
+# --------------------------------------------------------------------------- lines as ruff lays them out
+# A statement too long for one line is split at its brackets with one item a line and a trailing
+# comma: ruff format keeps that form (the magic trailing comma) at any line length.
+
+
+def _lines(one_line: str, head: str, items: list, tail: str, indent: int) -> list[str]:
+    """``one_line`` when it fits at ``indent``, else ``head``, the items one a line, ``tail``."""
+    if indent + len(one_line) <= LINE_LIMIT:
+        return [one_line]
+    return [head] + [f"    {item}," for item in items] + [tail]
+
+
+def _call(head: str, items: list, tail: str, indent: int) -> list[str]:
+    """``head`` (ending in an opening bracket), the items separated by commas, ``tail``."""
+    return _lines(head + ", ".join(items) + tail, head, items, tail, indent)
+
+
+def _assign_call(targets: str, function: str, arguments: str, indent: int) -> list[str]:
+    """``targets = function(arguments)``; the targets are split too when they alone are too long."""
+    lines = _call(f"{targets} = {function}(", _split_top(arguments), ")", indent)
+    if indent + len(lines[0]) <= LINE_LIMIT:
+        return lines
+    names = [f"    {t}," for t in _split_top(targets)]
+    return ["("] + names + [f") = {function}("] + lines[1:]
+
+
+def _return(result: str, indent: int = 4) -> list[str]:
+    """``return result``, split at its top-level commas (and inside a final tuple) when too long."""
+    items = _split_top(result)
+    if indent + len(f"return {result}") <= LINE_LIMIT:
+        return [f"return {result}"]
+    if _is_tuple(items[-1]) and len(items) > 1:
+        head = f"return {', '.join(items[:-1])}, ("
+        if indent + len(head) <= LINE_LIMIT:
+            return [head] + [f"    {item}," for item in _split_top(items[-1][1:-1])] + [")"]
+    if len(items) == 1 and _is_tuple(items[0]):
+        items = _split_top(items[0][1:-1])
+    return ["return ("] + [f"    {item}," for item in items] + [")"]
+
+
+def _split_top(text: str) -> list[str]:
+    """The comma-separated items of ``text`` outside brackets (a trailing comma ends none)."""
+    items, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        if char == "," and depth == 0:
+            items.append(text[start:i].strip())
+            start = i + 1
+    last = text[start:].strip()
+    return items + ([last] if last else [])
+
+
+def _is_tuple(text: str) -> bool:
+    """``text`` is one parenthesised tuple display."""
+    if not text.startswith("(") or not text.endswith(")"):
+        return False
+    depth = 0
+    for char in text[:-1]:
+        depth += (char in "([{") - (char in ")]}")
+        if depth == 0:
+            return False
+    return len(_split_top(text[1:-1])) > 1 or text.endswith(",)")
+
+
+def _result_type_of_given(arrays: list) -> list[str]:
+    """``dtype = `` the result type of the arrays that are not None (and of 1.0)."""
+    given = f"*[value for value in {_tuple(arrays)} if value is not None]"
+    lines = _lines(f"dtype = np.result_type({given}, 1.0)", "dtype = np.result_type(", [given, "1.0"], ")", 4)
+    if len(lines) == 1 or 8 + len(given) < LINE_LIMIT:
+        return lines
+    listed = ["        value", "        for value in ("] + [f"            {a}," for a in arrays]
+    return (
+        ["dtype = np.result_type(", "    *["]
+        + listed
+        + ["        )", "        if value is not None", "    ],", "    1.0,", ")"]
+    )
+
+
+def _lay_out(context: dict) -> None:
+    """The template's variable-length statements as lines (see :func:`_lines`)."""
+    for f in context["public"]:
+        f.prepare_lines = _assign_call(f.arguments, "_prepare", f.prepare, 4)
+        f.call_lines = _assign_call(f.parts, f.block, f.block_arguments, 8) if f.block else []
+        f.return_lines = _return(f.result)
+    for f in context["private"]:
+        f.header_lines = _call(f"def {f.name}(", f.parameters, "):", 0)
+        f.return_lines = _return(f.result)
+    prepare = context["prepare"]
+    prepare["header_lines"] = _call("def _prepare(", prepare["parameters"], "):", 0)
+    if context["blocks"]:
+        pre = context["pre_activation"]
+        arguments = [pre["w"]] + ([pre["b"]] if pre["b"] else []) + [context["X"], "block_size"]
+        context["loop_lines"] = _call(f"for rows, {pre['z']} in _pre_activations(", arguments, "):", 4)
 
 
 def _wrap(lines: list) -> list:
@@ -615,12 +722,14 @@ class ModuleBuilder:
         for symbol in sorted(self.arguments, key=lambda s: -len(s.shape)):
             body += self._check(symbol)
         arrays = [s.name for s in self.arguments if s.shape]
-        listed = ", ".join(arrays)
         if any(s.name in self.optional for s in self.arguments):
-            listed += "," if len(arrays) == 1 else ""
-            body.append(f"dtype = np.result_type(*[value for value in ({listed}) if value is not None], 1.0)")
+            body += _result_type_of_given(arrays)
         else:
-            body.append(f"dtype = np.result_type({listed}, 1.0)" if arrays else "dtype = np.dtype(float)")
+            body += (
+                _call("dtype = np.result_type(", arrays + ["1.0"], ")", 4)
+                if arrays
+                else ["dtype = np.dtype(float)"]
+            )
         results = [self._convert(s) for s in self.arguments]
         parameters = [f"{s.name}=None" if s.name in self.optional else s.name for s in self.arguments]
         return {"parameters": parameters, "body": body, "results": results}
@@ -987,7 +1096,7 @@ def _zero_almost_everywhere(expr: sympy.Expr, z: sympy.Symbol) -> bool:
 class GenericModule(ModuleBuilder):
     """value, grad and value_and_grad, printed step by step from the derivation."""
 
-    def __init__(self, derivation):
+    def __init__(self, derivation) -> None:
         params = list(derivation.wrt)
         data = [s for s in ir.symbols(derivation.expression) if s not in params]
         super().__init__(derivation, params + data, set())
@@ -996,13 +1105,15 @@ class GenericModule(ModuleBuilder):
 
     def context(self) -> dict:
         self.prepare_context = self.prepare()
-        lines, symbols = self._dimensions(), {}
+        lines, symbols = self._dimensions(), dict[tuple, sympy.Expr]()
         for step in self.derivation.steps:
             lines += self._step(step, symbols)
-        grad_lines, results = [], []
+        grad_lines: list[str] = []
+        results: list[str] = []
         printer = IRPrinter({}, self._dim_names, hoist=lambda node: self._hoist(node, symbols, grad_lines))
-        for p in self.derivation.wrt:
-            results.append(printer.doprint(self.derivation.gradients[p.name].vectorized))
+        for p in self.derivation.wrt:  # each fits on a line of an exploded return tuple
+            gradient = self.derivation.gradients[p.name].vectorized
+            results.append(self._short(gradient, printer, grad_lines, LINE_LIMIT - 9))
         self.helpers |= printer.helpers
         output = self.derivation.output.name
         gradient = _tuple(results)
@@ -1063,6 +1174,21 @@ class GenericModule(ModuleBuilder):
             "intro": intro,
         }
 
+    def _short(self, node: ir.Node, printer: IRPrinter, lines: list, limit: int) -> str:
+        """``node`` printed in at most ``limit`` characters where it can be: its longest operands
+        are first assigned to temporaries (statements appended to ``lines``)."""
+        text = printer.doprint(node)
+        while len(text) > limit:
+            operands = [a for a in node.args if not isinstance(a, (ir.Symbol, ir.Const, ir.Ones, ir.Zero))]
+            if not operands:
+                break
+            part = max(operands, key=lambda a: len(printer.doprint(a)))
+            name = self.names.fresh("t")
+            lines.append(f"{name} = {self._short(part, printer, lines, LINE_LIMIT - 7 - len(name))}")
+            node = node.with_args(tuple(ir.Symbol(name, part.shape) if a == part else a for a in node.args))
+            text = printer.doprint(node)
+        return text
+
     def _grad_doc(self) -> str:
         names = ", ".join(
             f"{p.name} ({_pattern(p.shape) if p.shape else 'scalar'})" for p in self.derivation.wrt
@@ -1119,11 +1245,11 @@ class GenericModule(ModuleBuilder):
 def _used_lines(lines: list, result: str) -> list:
     """Drop assignments whose variable nothing later (or the result) reads (ruff F841)."""
     kept: list = []
-    needed = set(re.findall(r"[A-Za-z_]\w*", result))
+    needed = set(_NAME.findall(result))
     for line in reversed(lines):
         target = re.match(r"^([A-Za-z_]\w*)(\[.*\])? (=|\+=|&=) ", line)
         if target and target.group(1) not in needed:
             continue
         kept.append(line)
-        needed |= set(re.findall(r"[A-Za-z_]\w*", line))
+        needed |= set(_NAME.findall(line))
     return list(reversed(kept))

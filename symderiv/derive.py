@@ -15,6 +15,7 @@ from . import backprop, forms, ir, naming
 from .errors import ShapeError, SymderivError, UnknownNameError
 from .kinks import DEFAULT_CONVENTION, check_convention
 from .rules import Context, local_derivative_shape, rule_for
+from .simplify import simplify
 
 VIEWS = ("jacobian", "backprop")
 
@@ -262,15 +263,25 @@ def _step(node: ir.Node, variables: dict, param_keys: set, context: Context) -> 
     varying = frozenset(a.name for a, original in zip(definition.args, node.args)
                         if original.key in variables or original.key in param_keys)
     local = replace(context, result=variable, varying=varying)
-    partials = []
+    positions: dict = {}  # operand name -> its positions: an operand used twice gets one derivative
     for k, operand in enumerate(definition.args):
         if node.args[k].key in variables or node.args[k].key in param_keys:
-            jacobian = rule.jacobian(definition, k, local) if rule.jacobian else None
-            partials.append(
-                Partial(operand, jacobian, local_derivative_shape(definition, operand), rule.explain(definition, k, local))
-            )
-    differential = backprop.differential(definition, {p.operand.name for p in partials}, local)
-    return Step(variable, definition, rule.title(definition), tuple(partials), differential)
+            positions.setdefault(operand.name, []).append(k)
+    partials = tuple(_partial(definition, ks, rule, local) for ks in positions.values())
+    differential = simplify(backprop.differential(definition, set(positions), local), fusion=False)
+    return Step(variable, definition, rule.title(definition), partials, differential)
+
+
+def _partial(definition: ir.Node, positions: list, rule, local: Context) -> Partial:
+    """The local derivative by the operand at ``positions``: the sum over them, simplified."""
+    operand = definition.args[positions[0]]
+    jacobian = None
+    if rule.jacobian:
+        jacobians = [rule.jacobian(definition, k, local) for k in positions]
+        jacobian = None if None in jacobians else simplify(_sum(jacobians), fusion=False)
+    # the rule explains one position; the prose of a repeated operand is the explanation stage's
+    explanation = rule.explain(definition, positions[0], local)
+    return Partial(operand, jacobian, local_derivative_shape(definition, operand), explanation)
 
 
 def _accumulate(steps: list, output: ir.Symbol, context: Context) -> dict:
@@ -291,15 +302,17 @@ def _accumulate(steps: list, output: ir.Symbol, context: Context) -> dict:
 
 
 def _gradient(param: ir.Symbol, adjoints: dict, steps: list, output: ir.Symbol) -> Gradient:
-    vectorized = adjoints.get(param.name, ir.zeros(param.shape))
+    definitions = {s.variable.name: s.definition for s in steps}
+    vectorized = simplify(adjoints.get(param.name, ir.zeros(param.shape)), definitions)
     paths = _paths(steps, output.name, param.name)
-    per_sample = forms.per_sample(vectorized)
+    per_sample = simplify(forms.per_sample(vectorized), fusion=False)
+    derivative = forms.numerator(vectorized) if len(param.shape) < 2 else None
     return Gradient(
         parameter=param,
         vectorized=vectorized,
-        derivative=forms.numerator(vectorized) if len(param.shape) < 2 else None,
+        derivative=simplify(derivative, fusion=False),
         per_sample=per_sample,
-        index_form=forms.index_form(per_sample, param),
+        index_form=simplify(forms.index_form(per_sample, param), fusion=False),
         paths=paths,
         chain=_chain(steps, paths, output, param),
         update=ir.Sub(param, ir.Mul(LEARNING_RATE, vectorized)),

@@ -48,6 +48,17 @@ class ParseError(SymderivError, ValueError):
 
 
 def did_you_mean(name: str, known: list[str]) -> str:
-    """A ' (did you mean 'x'?)' suffix naming the closest known name, or ''."""
-    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """A ' (did you mean 'x'?)' suffix naming the closest known name, or ''.
+
+    A name differing only in case is the closest ('W' for 'w', 'W_1' for 'w_1'); otherwise
+    the closest by difflib's ratio, ignoring case.
+    """
+    names = sorted(set(known))
+    same = [k for k in names if k.lower() == name.lower() and k != name]
+    if same:
+        return f" (did you mean '{same[0]}'?)"
+    folded: dict[str, str] = {}
+    for k in names:
+        folded.setdefault(k.lower(), k)
+    close = difflib.get_close_matches(name.lower(), sorted(folded), n=1, cutoff=0.6)
+    return f" (did you mean '{folded[close[0]]}'?)" if close else ""

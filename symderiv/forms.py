@@ -26,6 +26,8 @@ def numerator(expr: ir.Node) -> ir.Node:
             flipped = [numerator(f) if f.shape else f for f in factors]
             return ir.product(coefficient, flipped, _row_shape(expr))
         return Row(expr) if coefficient == 1 else ir.mul(ir.Const(coefficient), Row(ir.product(1, factors, expr.shape)))
+    if kind is ir.Div and expr.args[1].shape == ():
+        return ir.Div(numerator(expr.args[0]), expr.args[1])
     if kind is MatMul and isinstance(expr.args[0], Transpose):
         return MatMul(Row(expr.args[1]), expr.args[0].args[0])
     if kind in (ir.Add, ir.Sub):

@@ -25,6 +25,14 @@ _NAME_START = frozenset(string.ascii_letters + "_")
 _NAME_CHARS = _NAME_START | _DIGITS
 _SPACE = frozenset(" \t\r\n")
 _SINGLE_OPS = frozenset("+-/^@(),'=")
+_DOT_SIGNS = frozenset("\u00b7\u22c5")  # · and ⋅: the dot product, as '.'
+_CHARACTER_HINTS = {  # what to write instead of a character people copy from typeset math
+    "\u1d40": " (write w . x or w @ x for w\u1d40x, and w.T for a transpose)",
+    "\u2212": " (write '-' for minus)",
+    "\u00d7": " (write '*' to multiply)",
+    "\u2299": " (write '*' for the element-wise product)",
+    "\u00b2": " (write ^2 for a square)",
+}
 
 # --------------------------------------------------------------------------- errors
 
@@ -113,7 +121,9 @@ def _next_token(text: str, i: int, stop: int, after_operand: bool) -> Token:
         return Token("op", ".T" if transpose else ".", column)
     if ch in _SINGLE_OPS:
         return Token("op", ch, column)
-    raise _error(f"unexpected character {_show_char(ch)}", text, column)
+    if ch in _DOT_SIGNS:
+        return Token("op", ".", column)
+    raise _error(f"unexpected character {_show_char(ch)}", text, column, _CHARACTER_HINTS.get(ch, ""))
 
 
 def tokenize(text: str, start: int = 0, stop: int | None = None) -> list[Token]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
+import warnings
+from collections.abc import Mapping
+from numbers import Integral
 
 import sympy
 
 from . import catalog, ir
-from .errors import SymderivError, UnknownNameError
+from .errors import ParseError, SymderivError, UnknownNameError
 from .functions import ScalarFunction, apply, real, scalar_function
 
 N, n = ir.dim("N"), ir.dim("n")
@@ -17,12 +21,16 @@ x = ir.Symbol("x", (n,))
 X = ir.Symbol("X", (N, n))
 y = ir.Symbol("y", (N,))
 
-_CALL = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.S)
+_CALL = re.compile(r"^\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*$", re.DOTALL)
+_NAME = re.compile(r"[A-Za-z_]\w*")
 _ARG = re.compile(r"^\s*([A-Za-z_]\w*)\s*=\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
 
 
 def split_spec(text: str):
-    """``"leaky_relu(alpha=0.1)"`` → ("leaky_relu", {"alpha": 0.1}); None if not that form."""
+    """``"leaky_relu(alpha=0.1)"`` → ("leaky_relu", {"alpha": 0.1}); None if not that form.
+
+    A catalog name whose arguments are not ``name=number`` is an error, not a formula.
+    """
     match = _CALL.match(text)
     if not match:
         return None
@@ -31,9 +39,23 @@ def split_spec(text: str):
     for part in (inside or "").split(",") if inside and inside.strip() else []:
         arg = _ARG.match(part)
         if not arg:
+            _check_catalog_argument(name, part)
             return None
         params[arg.group(1)] = _number(arg.group(2))
     return name, params
+
+
+def _check_catalog_argument(name: str, part: str) -> None:
+    """Refuse ``key=value`` as an argument of the catalog entry ``name`` when value is not a number
+    (a positional argument is left to the formula parser: ``sigmoid(z)`` is a formula)."""
+    entry = {**catalog.ACTIVATIONS, **catalog.LOSSES, **catalog.ROW_LOSSES}.get(name)
+    keyword = re.match(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", part, re.DOTALL)
+    if entry is None or keyword is None:
+        return
+    entry.with_params({keyword.group(1): 1})  # an unknown parameter is named as such
+    value = keyword.group(2).strip()
+    allowed = entry.allowed(keyword.group(1))
+    raise SymderivError(f"{name}: parameter '{keyword.group(1)}' must be {allowed}, got '{value}'")
 
 
 def _number(text: str):
@@ -50,7 +72,7 @@ def _as_number(key: str, value) -> sympy.Expr:
         return value
     if isinstance(value, int) and not isinstance(value, bool):
         return sympy.Integer(value)
-    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+    if isinstance(value, float) and math.isfinite(value):
         return sympy.Float(value)
     raise SymderivError(f"parameter '{key}' must be a finite number, got {value!r}")
 
@@ -65,7 +87,9 @@ def activation_function(spec, **params) -> tuple[ScalarFunction, str]:
     if isinstance(spec, sympy.Expr):
         return _from_sympy(spec, ("z",), "f"), "f"
     if not isinstance(spec, str):
-        raise SymderivError(f"an activation is a name, a formula or a SymPy expression, not {type(spec).__name__}")
+        raise SymderivError(
+            f"an activation is a name, a formula or a SymPy expression, not {type(spec).__name__}"
+        )
     call = split_spec(spec)
     if call and call[0] in catalog.ACTIVATIONS:
         entry = catalog.activation(call[0])
@@ -162,7 +186,6 @@ class Neuron(_Spec):
         return hints
 
 
-
 # --------------------------------------------------------------------------- losses
 
 
@@ -182,7 +205,9 @@ class Loss(_Spec):
             fn = _from_sympy(spec, ("a", "y"), "loss")
             return "loss", apply(fn, model.prediction, y)
         if not isinstance(spec, str):
-            raise SymderivError(f"a loss is a name, a formula or a SymPy expression, not {type(spec).__name__}")
+            raise SymderivError(
+                f"a loss is a name, a formula or a SymPy expression, not {type(spec).__name__}"
+            )
         call = split_spec(spec)
         if call and call[0] in catalog.ROW_LOSSES:
             raise SymderivError(
@@ -209,7 +234,6 @@ class Loss(_Spec):
         return hints
 
 
-
 def _parse_loss(formula: str, scope: dict, params: dict) -> ir.Node:
     from .parse import parse
 
@@ -221,11 +245,81 @@ def _parse_loss(formula: str, scope: dict, params: dict) -> ir.Node:
     return node
 
 
-def expression(text: str, lets: dict | None = None) -> ir.Node:
-    """A whole expression from a formula, with the default shapes and declared ones (``lets``)."""
+def expression(text: str, let: Mapping | None = None, *, lets: Mapping | None = None) -> ir.Node:
+    """A whole expression from a formula, with the default shapes and the declared ones.
+
+    ``let`` maps a name to its shape: declaration text (``"vector(n)"``, ``"matrix(N, k)"``,
+    ``"scalar"``), a tuple of dimensions (names or positive ints; ``()`` for a scalar) or an int
+    (a vector of that length, as in NumPy). ``lets`` is the old name of ``let``.
+    """
     from .parse import default_scope, parse
 
+    if lets is not None:
+        warnings.warn("expression(lets=...) is deprecated: write let=...", DeprecationWarning, stacklevel=2)
+        if let is not None:
+            raise SymderivError("expression() got both let and lets: give only let")
+        let = lets
     scope = default_scope()
-    for name, shape in (lets or {}).items():
+    for name, shape in declarations(let).items():
         scope[name] = ir.Symbol(name, shape)
     return parse(text, scope)
+
+
+def declarations(let: Mapping | None) -> dict[str, tuple]:
+    """``{name: shape}`` checked and read: every name an identifier, every shape a real shape."""
+    if let is None:
+        return {}
+    if not isinstance(let, Mapping):
+        raise SymderivError(
+            f"let must be a dict of name: shape, such as {{'q': 'vector(n)'}}, not {type(let).__name__}"
+        )
+    return {_declared_name(name): declared_shape(name, shape) for name, shape in let.items()}
+
+
+def _declared_name(name) -> str:
+    if isinstance(name, str) and _NAME.fullmatch(name) and not name.startswith("__"):
+        return name
+    raise SymderivError(f"let: a declared name must be an identifier such as 'q', got {_brief(name)}")
+
+
+def declared_shape(name: str, shape) -> tuple:
+    """The shape declared for ``name``: from text, a tuple of dimensions or an int."""
+    from .lexer import parse_declaration, parse_shape
+
+    if isinstance(shape, str):
+        try:
+            declared, result = parse_declaration(shape) if ":" in shape else (name, parse_shape(shape))
+        except ParseError as error:
+            raise SymderivError(
+                f"let: the shape of '{name}' cannot be read from {_brief(shape)}: {error}"
+            ) from None
+        if declared != name:
+            raise SymderivError(f"let: the declaration {_brief(shape)} is for '{declared}', not '{name}'")
+        return result
+    if isinstance(shape, Integral) and not isinstance(shape, bool):
+        return (_dimension(name, shape),)
+    if isinstance(shape, (tuple, list)) and len(shape) <= 2:
+        return tuple(_dimension(name, size) for size in shape)
+    raise SymderivError(
+        f"let: the shape of '{name}' must be text such as 'vector(n)', a tuple of at most two dimensions"
+        f" or an int, got {_brief(shape)}"
+    )
+
+
+def _dimension(name: str, size) -> sympy.Expr:
+    """One dimension of a declared shape: a name, a positive int or a SymPy dimension."""
+    if isinstance(size, str) and _NAME.fullmatch(size):
+        return ir.dim(size)
+    if isinstance(size, Integral) and not isinstance(size, bool) and int(size) >= 1:
+        return sympy.Integer(int(size))
+    if isinstance(size, sympy.Symbol) or (isinstance(size, sympy.Integer) and size >= 1):
+        return ir.as_dim(size)
+    raise SymderivError(
+        f"let: a dimension of '{name}' must be a name such as 'n' or a positive integer, got {_brief(size)}"
+    )
+
+
+def _brief(value) -> str:
+    """``repr(value)``, shortened for a one-line message."""
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."

@@ -3,7 +3,8 @@ orientation of comparisons, and scalar bodies as plain text. Imports no printer 
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
+from functools import cache
 
 import sympy
 from sympy.printing.str import StrPrinter
@@ -24,7 +25,7 @@ def indicator_condition(body: sympy.Piecewise) -> sympy.Basic:
     return conditions[0] if len(conditions) == 1 else sympy.Or(*conditions)
 
 
-@lru_cache(maxsize=None)
+@cache
 def explicit_pieces(body: sympy.Piecewise) -> tuple:
     """(value, condition) pairs with each condition standing alone (no 'otherwise')."""
     pieces, before = [], sympy.false
@@ -57,7 +58,7 @@ def bare_arguments(body: sympy.Expr) -> set:
 
     def visit(node, parent):
         if isinstance(node, sympy.Symbol):
-            direct = isinstance(parent, (sympy.Function, sympy.Max, sympy.Min, sympy.Abs))
+            direct = isinstance(parent, (sympy.Function, sympy.Max, sympy.Min, sympy.Abs)) or _is_root(parent)
             (bare if direct else wrapped).add(node)
             return
         for arg in node.args:
@@ -67,11 +68,41 @@ def bare_arguments(body: sympy.Expr) -> set:
     return bare - wrapped
 
 
+def _is_root(node) -> bool:
+    """sqrt(x) or 1/sqrt(x): printed √x, its argument grouped by the radical itself."""
+    return isinstance(node, sympy.Pow) and node.exp in (sympy.S.Half, -sympy.S.Half)
+
+
+def number_text(value) -> str:
+    """A number as a person writes it: 0.1 (not 0.100000000000000), 2 for 2.0, 1/2 for a rational."""
+    if isinstance(value, (sympy.Float, float)):
+        number = float(value)
+        return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
+    return str(value)
+
+
+def clip_parts(expr):
+    """(x, lo, hi) when ``expr`` is min(hi, max(lo, x)) (in any argument order) with numbers
+    lo < hi: printed as clip(x, lo, hi), as the Huber gradient reads. Else None."""
+    if not isinstance(expr, sympy.Min) or len(expr.args) != 2:
+        return None
+    inner = [a for a in expr.args if isinstance(a, sympy.Max) and len(a.args) == 2]
+    if len(inner) != 1:
+        return None
+    hi = next(a for a in expr.args if a is not inner[0])
+    lows = [a for a in inner[0].args if a.is_number]
+    if not hi.is_number or len(lows) != 1:
+        return None
+    x = next(a for a in inner[0].args if a is not lows[0])
+    return (x, lows[0], hi) if bool(lows[0] < hi) else None
+
+
 def function_precedence(fn) -> int:
     """How tightly an applied scalar function binds when printed (inline bodies like SymPy's)."""
     if not fn.inline or is_indicator(fn.body):
         return ATOM
-    from sympy.printing.precedence import PRECEDENCE as SP, precedence as sympy_precedence
+    from sympy.printing.precedence import PRECEDENCE as SP
+    from sympy.printing.precedence import precedence as sympy_precedence
 
     level = sympy_precedence(fn.body)
     if level <= SP["Add"]:
@@ -93,6 +124,9 @@ class ScalarTextPrinter(StrPrinter):
     def _print_Symbol(self, expr):
         return self.names.get(expr, expr.name)
 
+    def _print_Float(self, expr):
+        return number_text(expr)
+
     def _print_Pow(self, expr, rational=False):
         return super()._print_Pow(expr, rational).replace("**", "^")
 
@@ -100,6 +134,9 @@ class ScalarTextPrinter(StrPrinter):
         return f"max({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Min(self, expr):
+        parts = clip_parts(expr)
+        if parts:
+            return f"clip({', '.join(self._print(a) for a in parts)})"
         return f"min({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Abs(self, expr):
@@ -124,3 +161,105 @@ class ScalarTextPrinter(StrPrinter):
 
 def scalar_text(expr: sympy.Expr, names: dict | None = None) -> str:
     return ScalarTextPrinter(names).doprint(expr)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SYMBOL_NAMES = {"sigmoid": "σ"}
+
+
+def superscript(text: str) -> str | None:
+    """``text`` in superscript digits (``-2`` → ``⁻²``), or None if it has other characters."""
+    return text.translate(_SUPERSCRIPT) if text.lstrip("-").isdigit() else None
+
+
+def unicode_minus(text: str) -> str:
+    """ASCII minus signs as the typographic −."""
+    return text.replace("-", "−")
+
+
+class ScalarUnicodePrinter(ScalarTextPrinter):
+    """Scalar bodies as a textbook prints them in plain text: σ(z)(1 − σ(z)), tanh(z)², √x, 𝟙[z > 0]."""
+
+    def _print_Float(self, expr):
+        return number_text(expr)
+
+    def _print_Add(self, expr, order=None):
+        terms = sorted(expr.args, key=lambda t: (t.could_extract_minus_sign(), t.is_number))
+        out = self._print(terms[0])
+        for term in terms[1:]:
+            negative = term.could_extract_minus_sign()
+            out += f" - {self._print(-term)}" if negative else f" + {self._print(term)}"
+        return out
+
+    def _print_Mul(self, expr):
+        if expr.could_extract_minus_sign():
+            return "-" + self._print(-expr)
+        coefficient, factors = expr.as_coeff_mul()
+        top_factors = [f for f in factors if not (f.is_Pow and f.exp.is_negative)]
+        bottom_factors = [1 / f for f in factors if f.is_Pow and f.exp.is_negative]
+        p, q = sympy.fraction(coefficient) if coefficient.is_Rational else (coefficient, 1)
+        top = self._product(p, top_factors)
+        if q == 1 and not bottom_factors:
+            return top
+        bottom = self._product(q, bottom_factors)
+        single = q == 1 and len(bottom_factors) == 1 and self._atomic(bottom_factors[0])
+        return f"{top}/{bottom}" if single or not bottom_factors else f"{top}/({bottom})"
+
+    def _product(self, coefficient, factors) -> str:
+        """Factors side by side, sums last and in parentheses: 2x, σ(z)(1 − σ(z))."""
+        ordered = sorted(factors, key=lambda f: isinstance(f, sympy.Add))
+        parts = [self._factor(f) for f in ordered]
+        if coefficient != 1 or not parts:
+            parts.insert(0, self._print(coefficient))
+        out = parts[0]
+        for part in parts[1:]:
+            joint = out.endswith(")") or part.startswith("(") or out[-1:].isdigit() and not part[:1].isdigit()
+            out += part if joint else "·" + part
+        return out
+
+    def _factor(self, factor) -> str:
+        text = self._print(factor)
+        return f"({text})" if isinstance(factor, sympy.Add) else text
+
+    @staticmethod
+    def _atomic(expr) -> bool:
+        if expr.is_Pow:
+            return expr.exp == sympy.S.Half or (expr.exp.is_Integer and expr.exp > 0 and expr.base.is_Atom)
+        return (expr.is_Atom and not (expr.is_number and expr < 0)) or isinstance(expr, sympy.Function)
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        if exp == sympy.S.Half:
+            inner = self._print(base)
+            return f"√{inner}" if self._atomic(base) and _simple(inner) else f"√({inner})"
+        if exp.is_negative:
+            inverse = 1 / expr
+            return f"1/{self._print(inverse)}" if self._atomic(inverse) else f"1/({self._print(inverse)})"
+        shown = self._print(base)
+        if not (base.is_Atom or isinstance(base, sympy.Function)) or (base.is_number and base < 0) or not _simple(shown):
+            shown = f"({shown})"
+        raised = superscript(str(exp)) if exp.is_Integer else None
+        return f"{shown}{raised}" if raised else f"{shown}^({self._print(exp)})"
+
+    def _print_Function(self, expr):
+        name = _SYMBOL_NAMES.get(type(expr).__name__, type(expr).__name__)
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Piecewise(self, expr):
+        if is_indicator(expr):
+            return f"𝟙[{self._print(indicator_condition(expr))}]"
+        pieces = [f"{self._print(e)} if {self._print(c)}" for e, c in explicit_pieces(expr)]
+        return "{" + "; ".join(pieces) + "}"
+
+
+def _simple(text: str) -> bool:
+    """A printed operand that needs no parentheses: a name, a number or a call like σ(z)."""
+    return re.fullmatch(r"[\w.′'ᵀ⁰¹²³⁴⁵⁶⁷⁸⁹𝟏]+(\([^()]*\))?", text) is not None
+
+
+def scalar_unicode(expr: sympy.Expr, names: dict | None = None) -> str:
+    """``expr`` in Unicode text (− for minus), its parameters printed as ``names``."""
+    return unicode_minus(ScalarUnicodePrinter(names).doprint(expr))

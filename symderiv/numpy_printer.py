@@ -223,7 +223,7 @@ class ScalarPrinter(NumPyPrinter):
             return self._literal(expr)
         if expr.could_extract_minus_sign():  # -(a * b) == (-a) * b exactly in floating point
             text = self.wrap(-expr, _PREC_MUL)
-            first = sympy.Mul.make_args(-expr)[0] if not isinstance(-expr, sympy.Pow) else -expr
+            first = next((f for f in sympy.Mul.make_args(-expr) if not _is_reciprocal(f)), None)
             if isinstance(first, sympy.Pow) and not first.exp.is_negative and not text.startswith("("):
                 power = self._print(first)  # ruff format writes -(a**2), not -a**2
                 text = f"({power})" + text[len(power) :] if text.startswith(power) else text
@@ -320,6 +320,11 @@ class ScalarPrinter(NumPyPrinter):
 
     def _ordered(self, expr):
         return sorted(expr.args, key=sympy.default_sort_key)
+
+
+def _is_reciprocal(factor: sympy.Expr) -> bool:
+    """A factor printed in the denominator (a power with a negative exponent)."""
+    return isinstance(factor, sympy.Pow) and factor.exp.is_number and bool(factor.exp.is_negative)
 
 
 def is_safe(expr: sympy.Expr) -> bool:

@@ -8,7 +8,7 @@ column.
 Grammar, loosest to tightest binding::
 
     expr    := expr ('+' | '-') expr                      left-associative
-             | expr ('*' | '/' | '@' | '.') expr          left-associative ('.' is the dot product)
+             | expr ('*' | '/' | '@' | '.') expr          left-associative ('.' or '·': dot product)
              | ('-' | '+') expr                           binds looser than '^': -x^2 = -(x^2)
              | expr ('^' | '**') number-expr              right-associative, constant exponent
              | expr ('.T' | "'")                          transpose
@@ -213,9 +213,22 @@ class _Parser:
             return self.build(token.column, ir.transpose, left)
         if token.text in ("^", "**"):
             start = self.peek()
+            if start.kind == "name" and start.text == "T" and "T" not in self.scope:
+                raise self.transpose_hint(left, token)
             return self.power(left, token, start, self.expression(_POWER_BP - 1))
         bp, builder = _BINARY[token.text]
         return self.build(token.column, builder, left, self.expression(bp))
+
+    def transpose_hint(self, left: ir.Node, token: Token) -> ParseError:
+        """The error for ``w^T``: a transpose written as a power, with what to write instead."""
+        following = self.tokens[self.pos + 1]
+        u = left.name if isinstance(left, ir.Symbol) else "u"
+        if following.kind in ("name", "num") or following.text == "(":
+            v = following.text if following.kind == "name" else "v"
+            hint = f" (write {u} . {v} or {u} @ {v} for {u}\u1d40{v})"
+        else:
+            hint = f" (write {u}.T for the transpose of {u})"
+        return self.error(f"unexpected '{token.text}T'", token.column, hint)
 
     # ----------------------------------------------------------------- operands & operators
 

@@ -17,14 +17,16 @@ are the forward differentials and chain the backward adjoints). ``symderiv-catal
 
 The math is emitted as standard ``math_block`` and ``math`` nodes, so whichever math renderer the
 site uses (MathJax, KaTeX, imgmath, LaTeX output) draws it; explanations are paragraphs. Bad
-options are reported as a warning at the directive's line, never as a crash.
+options (an unknown option name or value with the closest known one) are reported as a warning at
+the directive's line, never as a crash.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from types import SimpleNamespace
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -32,7 +34,7 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import make_id
 
 from . import __version__, catalog
-from .errors import SymderivError
+from .errors import SymderivError, did_you_mean
 from .render import view
 from .render.latex import LatexIRPrinter, shape_latex
 from .render.markdown import LatexNotation, latex_lines
@@ -47,12 +49,45 @@ class OptionError(ValueError):
     """A directive option with a value the directive cannot use."""
 
 
+class UnknownOption(NamedTuple):
+    """The value of an option the directive does not have, kept so run() can warn about it."""
+
+    name: str
+    value: str | None
+
+
+class OptionSpec(dict):
+    """A directive's option_spec that lets unknown option names through as :class:`UnknownOption`
+    values, so the directive warns at its line with a did-you-mean (docutils and MyST would only
+    say 'unknown option')."""
+
+    def __missing__(self, name: str):
+        return lambda value: UnknownOption(name, value)
+
+
+def check_options(options: dict, known) -> None:
+    """Refuse an option the directive does not have, naming the closest one it has."""
+    for name, value in options.items():
+        if isinstance(value, UnknownOption):
+            hint = did_you_mean(name, list(known)) or f" (its options: {', '.join(known)})"
+            raise OptionError(f"unknown option ':{name}:'{hint}")
+
+
+# CLI option -> directive option, for messages shared with the command line
+_CLI_OPTIONS = re.compile(r"--(activation|loss|layer|regularizer|expr|let|wrt|kink|view)\b")
+
+
+def directive_words(message: str) -> str:
+    """``message`` with the command line's option names written as the directive's (--wrt → :wrt:)."""
+    return _CLI_OPTIONS.sub(lambda m: f":{'expression' if m.group(1) == 'expr' else m.group(1)}:", message)
+
+
 def parse_show(text: str | None) -> tuple:
     """The parts to show from ``"steps, gradients"`` (all of :data:`PARTS`, not code, when empty)."""
     if not text or not text.strip():
         return PARTS
     parts = tuple(p.strip() for p in text.replace(",", " ").split() if p.strip())
-    unknown = [p for p in parts if p not in SHOWABLE]
+    unknown = [p + did_you_mean(p, list(SHOWABLE)) for p in parts if p not in SHOWABLE]
     if unknown:
         raise OptionError(
             f"unknown part(s) to show: {', '.join(unknown)} (choose from {', '.join(SHOWABLE)})"
@@ -88,12 +123,14 @@ def cached_derivation(key: tuple):
     from .cli.spec import build, wrt_names
     from .derive import derive
 
-    args = SimpleNamespace(**{name: list(value) if isinstance(value, tuple) else value for name, value in key})
+    args = SimpleNamespace(
+        **{name: list(value) if isinstance(value, tuple) else value for name, value in key}
+    )
     try:
         target = build(args)
         return derive(target, wrt=wrt_names(args), convention=args.kink, view=args.view)
     except UsageError as error:
-        raise OptionError(str(error).removeprefix("symderiv: ")) from None
+        raise OptionError(str(error)) from None
 
 
 def derivation_for(options: dict):
@@ -177,17 +214,29 @@ def _math_block(latex: str, docname: str) -> nodes.math_block:
 
 # --------------------------------------------------------------------------- directives
 
-SPEC_OPTIONS = ("activation", "loss", "layer", "regularizer", "expression", "let", "wrt", "kink", "view", "show")
+SPEC_OPTIONS = (
+    "activation",
+    "loss",
+    "layer",
+    "regularizer",
+    "expression",
+    "let",
+    "wrt",
+    "kink",
+    "view",
+    "show",
+)
 
 
 class SymderivDirective(SphinxDirective):
     """``.. symderiv::`` — one derivation, step by step."""
 
     has_content = False
-    option_spec: ClassVar[dict] = {name: directives.unchanged for name in SPEC_OPTIONS}
+    option_spec: ClassVar[dict] = OptionSpec({name: directives.unchanged for name in SPEC_OPTIONS})
 
     def run(self) -> list:
         try:
+            check_options(self.options, list(self.option_spec))
             parts = parse_show(self.options.get("show"))
             out = derivation_nodes(derivation_for(self.options), parts, self.env.docname)
         except (OptionError, SymderivError) as error:
@@ -196,7 +245,7 @@ class SymderivDirective(SphinxDirective):
 
     def warn(self, error: Exception) -> nodes.system_message:
         """A warning at the directive's line (Sphinx prints it with the file and line)."""
-        return self.reporter.warning(f"symderiv: {error}", line=self.lineno)
+        return self.reporter.warning(f"symderiv: {directive_words(str(error))}", line=self.lineno)
 
     def located(self, out: list) -> list:
         for node in out:
@@ -209,17 +258,23 @@ class SymderivDirective(SphinxDirective):
 class CatalogDirective(SymderivDirective):
     """``.. symderiv-catalog::`` — a section per activation (or loss) of the catalog."""
 
-    option_spec: ClassVar[dict] = {
-        "kind": lambda text: directives.choice(text, list(KINDS)),
-        "activation": directives.unchanged,
-        "kink": directives.unchanged,
-        "view": directives.unchanged,
-        "show": directives.unchanged,
-    }
+    option_spec: ClassVar[dict] = OptionSpec(
+        {
+            "kind": directives.unchanged,
+            "activation": directives.unchanged,
+            "kink": directives.unchanged,
+            "view": directives.unchanged,
+            "show": directives.unchanged,
+        }
+    )
 
     def run(self) -> list:
-        kind = self.options.get("kind", "activations")
+        kind = (self.options.get("kind") or "activations").strip()
         try:
+            check_options(self.options, list(self.option_spec))
+            if kind not in KINDS:
+                hint = did_you_mean(kind, list(KINDS)) or f" (choose from {', '.join(KINDS)})"
+                raise OptionError(f"unknown kind '{kind}'{hint}")
             parts = parse_show(self.options.get("show"))
             sections = [self.section(kind, entry, parts) for entry in _entries(kind)]
         except (OptionError, SymderivError) as error:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 
 def templates_dir() -> Path:
@@ -18,19 +19,19 @@ def templates_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "templates"
 
 
-@lru_cache(maxsize=None)
-def environment(latex: bool = False):
+@cache
+def environment(latex: bool = False) -> Any:
     """A Jinja environment; LaTeX templates use ((* *)) and ((( ))) so braces stay TeX's."""
     import jinja2
 
-    options = dict(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-    )
+    options: dict[str, Any] = {
+        "loader": jinja2.FileSystemLoader(str(templates_dir())),
+        "undefined": jinja2.StrictUndefined,
+        "keep_trailing_newline": True,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+        "autoescape": False,
+    }
     if latex:
         options.update(
             block_start_string="((*",

@@ -123,8 +123,7 @@ def _compare(name: str, analytic, numerical, rtol: float) -> float:
     errors = relative_errors(analytic, numerical)
     if errors.size == 0:
         return 0.0
-    worst = np.unravel_index(int(np.argmax(errors)), errors.shape)
-    worst = tuple(int(i) for i in worst)
+    worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)), errors.shape))
     if not errors[worst] <= rtol:
         raise GradientMismatch(
             name, worst, float(analytic[worst]), float(numerical[worst]), float(errors[worst]), rtol

@@ -49,7 +49,7 @@ def test_let_declares_shapes_for_expr():
     result = run("derive", "--expr", "mean((t - X @ q)^2)", "--let", "t: vector(N)", "--let", "q: vector(n)",
                  "--wrt", "q", "--format", "text")
     assert result.returncode == 0, result.stderr
-    assert "grad_q C = (-2/N) * (X.T @ e)" in result.stdout
+    assert "grad_q C = -(2/N * (X.T @ e))" in result.stdout
 
 
 @pytest.mark.parametrize(

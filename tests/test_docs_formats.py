@@ -102,10 +102,12 @@ def test_markdown_keeps_the_indicator_inside_the_per_sample_sum(worked):
 
 
 def test_markdown_carries_each_step_explanation(worked):
+    from symderiv.render import view
+
     md = derivation_markdown(worked)
     for step in worked.steps:
-        sentence = markdown_prose(step.explanation[:1].upper() + step.explanation[1:])
-        assert sentence + "." in md
+        sentence = markdown_prose(view.explanation(step, worked.view))  # words, with $…$ formulas
+        assert sentence in md and "$" in sentence
 
 
 def test_markdown_prose_escapes_markup():
@@ -142,8 +144,12 @@ def test_html_page_is_self_contained(worked):
 def test_html_has_a_section_per_step_with_its_rule_and_explanation(worked):
     page = render(worked, "html")
     assert re.findall(r"<h2>Step \d+: (.+?)</h2>", page) == RULES
+    from symderiv.render import view
+    from symderiv.render.html import html_prose
+
     for step in worked.steps:
-        assert html.escape(step.explanation[1:]) + "." in page
+        sentence = html_prose(view.explanation(step, worked.view))  # words, with inline <math>
+        assert sentence in page and "<math" in sentence
 
 
 def test_html_math_is_well_formed_mathml(worked):

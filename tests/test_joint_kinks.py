@@ -125,7 +125,7 @@ def test_away_from_ties_the_derivative_is_the_branch_derivative(name, convention
 
 def test_maxout_with_equal_weights_moves_both_halves():
     n = ir.dim("n")
-    expr = symderiv.expression("mean((y - max(X @ w, X @ w2))^2)", lets={"w2": (n,)})
+    expr = symderiv.expression("mean((y - max(X @ w, X @ w2))^2)", let={"w2": (n,)})
     d = symderiv.derive(expr, wrt=("w", "w2"))
     rng = np.random.default_rng(1)
     X, y, w = rng.normal(size=(6, 3)), rng.normal(size=6), rng.normal(size=3)

@@ -11,15 +11,18 @@ from ..errors import ParseError, SymderivError
 SUBCOMMANDS = ("derive", "list", "demo", "codegen", "check")
 
 
+PREFIX = "symderiv: error: "  # how every error the command line reports begins
+
+
 class UsageError(Exception):
-    """Bad command-line usage: reported in one line, exit status 2."""
+    """Bad command-line usage: reported in one line after :data:`PREFIX`, exit status 2."""
 
 
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2) instead of the usage block."""
 
     def error(self, message):
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
 def build_parser() -> Parser:
@@ -50,15 +53,18 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return args.run(args) or 0
     except UsageError as error:
-        return _fail(str(error), 2)
+        return _fail(f"{PREFIX}{error}", 2)
     except ParseError as error:
-        return _fail(f"symderiv: error: {error}", 2, error.caret())
+        return _fail(f"{PREFIX}{error}", 2, error.caret())
     except SymderivError as error:
-        return _fail(f"symderiv: error: {error}", 2)
+        return _fail(f"{PREFIX}{error}", 2)
     except KeyboardInterrupt:
         return _fail("symderiv: interrupted", 130)
     except BrokenPipeError:
         return 0
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        return _fail(f"{PREFIX}{error.strerror or error}{where}", 2)
 
 
 def _fail(message: str, status: int, detail: str = "") -> int:

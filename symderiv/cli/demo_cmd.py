@@ -23,14 +23,20 @@ def register(commands) -> None:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--format", "-f", default="text", metavar="FORMAT",
-                        help="format of the printed derivation: text (default), latex, markdown, ...")
+    parser.add_argument(
+        "--format",
+        "-f",
+        default="text",
+        metavar="FORMAT",
+        help="format of the printed derivation: text (default), latex, markdown, ...",
+    )
     parser.add_argument("--output-dir", metavar="DIR", help="keep the generated module in DIR")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     import symderiv
+
     from ..render import render
 
     loss = symderiv.loss("mse", symderiv.neuron("relu"))
@@ -50,7 +56,12 @@ def check_engine(derivation) -> bool:
     from ..testing import check_expression_gradient
 
     rng = np.random.default_rng(0)
-    env = {"X": rng.normal(size=(50, 4)), "w": rng.normal(size=4), "b": np.float64(0.1), "y": rng.normal(size=50)}
+    env = {
+        "X": rng.normal(size=(50, 4)),
+        "w": rng.normal(size=4),
+        "b": np.float64(0.1),
+        "y": rng.normal(size=50),
+    }
     gradients = {name: derivation.expand(g.vectorized) for name, g in derivation.gradients.items()}
     error = check_expression_gradient(derivation.expression, gradients, env, rtol=1e-5)
     print(f"check: symbolic gradient vs central differences (N=50, n=4): max relative error {error:.1e}")
@@ -72,7 +83,9 @@ def generate_and_check(loss, output_dir: str | None) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "relu_mse.py"
     try:
-        source = codegen.generate(loss, command="symderiv codegen --activation relu --loss mse -o relu_mse.py")
+        source = codegen.generate(
+            loss, command="symderiv codegen --activation relu --loss mse -o relu_mse.py"
+        )
         write_output(source, str(path), may_replace=codegen_cmd.is_generated)
         print(f"codegen: wrote {path} ({len(source.splitlines())} lines, NumPy only)")
         status = check_cmd.run(argparse.Namespace(module=str(path), seed=0, rtol=1e-6))

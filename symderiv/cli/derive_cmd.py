@@ -28,13 +28,22 @@ def register(commands) -> None:
     )
     add_spec_options(parser)
     output = parser.add_argument_group("output")
-    output.add_argument("--format", "-f", default="latex", metavar="FORMAT",
-                        help="latex (default), text, markdown, html or json")
-    output.add_argument("--view", metavar="VIEW",
-                        help="jacobian (numerator-layout chain; default without matrix operations) or "
-                             "backprop (differentials forward, adjoints backward)")
-    output.add_argument("--standalone", action="store_true",
-                        help="a complete LaTeX document (compiles with pdflatex)")
+    output.add_argument(
+        "--format",
+        "-f",
+        default="latex",
+        metavar="FORMAT",
+        help="latex (default), text, markdown, html or json",
+    )
+    output.add_argument(
+        "--view",
+        metavar="VIEW",
+        help="jacobian (numerator-layout chain; default without matrix operations) or "
+        "backprop (differentials forward, adjoints backward)",
+    )
+    output.add_argument(
+        "--standalone", action="store_true", help="a complete LaTeX document (compiles with pdflatex)"
+    )
     output.add_argument("--output", "-o", metavar="FILE", help="write to FILE atomically ('-': stdout)")
     output.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     parser.set_defaults(run=run)

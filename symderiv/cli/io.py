@@ -21,9 +21,9 @@ def write_output(text: str, path: str | None, force: bool = False, may_replace=N
         return
     target = Path(path)
     if target.is_dir():
-        raise UsageError(f"symderiv: {path} is a directory")
+        raise UsageError(f"{path} is a directory")
     if target.exists() and not force and not (may_replace and may_replace(target)):
-        raise UsageError(f"symderiv: {path} exists; pass --force to overwrite it")
+        raise UsageError(f"{path} exists; pass --force to overwrite it")
     atomic_write(target, text)
 
 
@@ -31,8 +31,11 @@ def atomic_write(target: Path, text: str) -> None:
     """Write to a temporary file beside ``target``, then rename it over ``target``."""
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise UsageError(f"symderiv: cannot write {target}: folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        raise UsageError(f"cannot write {target}: folder {folder} does not exist")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise UsageError(f"cannot write {target}: {error.strerror or error}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)

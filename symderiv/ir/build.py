@@ -104,16 +104,18 @@ def product(coefficient, factors: list[Node], shape: Shape) -> Node:
     kept.sort(key=lambda f: f.shape != ())  # scalars first: c(z) x, not x c(z)
     if not kept:
         kept = [Ones(shape)] if shape else []
-    body = None
-    for factor in kept:
-        body = factor if body is None else Mul(body, factor)
-    if body is None:
+    if not kept:
         return Const(coefficient)
-    if coefficient == 1:
-        return body
-    if coefficient == -1:
-        return Neg(body)
-    return Mul(Const(coefficient), body)
+    if coefficient.could_extract_minus_sign():  # −(c·x), never (−c)·x
+        return Neg(product(-coefficient, kept, shape))
+    scalars = [f for f in kept if f.shape == ()]
+    if coefficient != 1 and scalars and len(scalars) < len(kept):
+        kept = [Const(coefficient)] + kept  # 2u·1: the constant joins the scalar factors
+        coefficient = sympy.Integer(1)
+    body = kept[0]
+    for factor in kept[1:]:
+        body = Mul(body, factor)
+    return body if coefficient == 1 else Mul(Const(coefficient), body)
 
 
 def _covered(shape: Shape, factors: list[Node], ones_node: Node) -> bool:
@@ -264,9 +266,17 @@ def total(a: Node, axis=None) -> Node:
         return mul(Const(coefficient), total(product(1, factors, a.shape), axis))
     if isinstance(a, Ones):
         return Const(size(a.shape)) if axis is None else mul(Const(a.shape[axis]), Ones(_kept(a, axis)))
+    if axis is None and _scaled_ones(factors):  # sum(u 1) = n u
+        return mul(Const(size(a.shape)), product(1, [f for f in factors if f.shape == ()], ()))
     if isinstance(a, Broadcast) and axis == a.axis:
         return mul(Const(a.shape[axis]), a.args[0])
     return Sum(a, axis)
+
+
+def _scaled_ones(factors: list[Node]) -> bool:
+    """Scalars times a vector (or matrix) of ones."""
+    filled = [f for f in factors if f.shape]
+    return len(filled) == 1 and isinstance(filled[0], Ones) and len(factors) > 1
 
 
 def _kept(a: Node, axis: int) -> Shape:
@@ -277,6 +287,9 @@ def mean(a: Node, axis=None) -> Node:
     axis = check_axis(a, axis, "mean(A, axis)")
     if a.shape == ():
         return a
+    coefficient, factors = split_coefficient(a)
+    if axis is None and _scaled_ones(factors):  # mean(u 1) = u
+        return product(coefficient, [f for f in factors if f.shape == ()], ())
     return Mean(a, None if len(a.shape) == 1 else axis)
 
 

@@ -13,6 +13,9 @@ A node class carries its own facts, so a new operation is its class, its rule an
 
 from __future__ import annotations
 
+from typing import Any
+
+from ..errors import ShapeError
 from .shapes import Shape
 
 ATOM = 100
@@ -32,6 +35,10 @@ class Node:
     """Base class of every IR node: ``args`` are child nodes, ``shape`` the result shape."""
 
     __slots__ = ("_hash", "_key", "args", "shape")
+    _hash: int
+    _key: tuple
+    args: tuple[Node, ...]
+    shape: Shape
     precedence = ATOM
     elementwise = False
     display_only = False
@@ -52,11 +59,20 @@ class Node:
 
     def rebuild(self, args: tuple[Node, ...]) -> Node:
         """The same operation on new operands (through the smart constructors where they exist)."""
-        return type(self)(*args)
+        return self._construct(args)
 
-    def with_args(self, args: tuple["Node", ...]) -> "Node":
+    def with_args(self, args: tuple[Node, ...]) -> Node:
         """The same operation on new operands, exactly as written (no simplification)."""
-        return type(self)(*args)
+        return self._construct(args)
+
+    def _construct(self, args: tuple[Node, ...]) -> Node:
+        """``type(self)(*args)``: subclasses take their operands (and data) positionally."""
+        constructor: Any = type(self)
+        return constructor(*args)
+
+    def scalar(self, args: list) -> Any:
+        """The scalar SymPy expression of an element-wise operation on scalar ``args``."""
+        raise ShapeError(f"'{self!r}' is not element-wise, so it has no scalar form")
 
     def evaluate(self, values: list, ctx):
         """The NumPy value from the operands' ``values``; ``ctx`` binds dimensions and symbols."""

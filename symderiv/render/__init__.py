@@ -68,3 +68,4 @@ def _install_presenters() -> None:
 
 
 _install_presenters()
+from . import view as _view  # noqa: E402,F401  (installs the Unicode printer of sentences' formulas)

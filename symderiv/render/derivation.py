@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from ..explain import Prose
 from ..templating import render
 from . import register_format, view
 from .latex import LatexIRPrinter, shape_latex
+from .linebreak import QUAD, TEXT_WIDTH, break_lines, breakable_inline, estimate_width
 from .markdown import LatexNotation
 from .text import TextPrinter
 from .view import adjoint_equations, result_equations, step_equations
@@ -24,8 +26,11 @@ _TEX_MATH = {"≤": r"\le", "≥": r"\ge", "≠": r"\ne", "⊙": r"\odot", "×":
 _TEX_AFTER = {"path": "\\\\\n", "chain": " \\\\\n"}  # row ends other than "\n\\\n"
 
 
-def tex_prose(text: str) -> str:
-    """A sentence for LaTeX text mode: special characters escaped, symbols as inline math."""
+def tex_prose(text) -> str:
+    """A sentence for LaTeX text mode: special characters escaped, symbols and formulas as inline
+    math (a :class:`~symderiv.explain.Prose` sets its formulas with the LaTeX printer)."""
+    if isinstance(text, Prose):
+        return text.render(tex_prose, _TEX_FORMULA)
     out = []
     for char in text:
         if char in _TEX_SPECIAL:
@@ -35,6 +40,9 @@ def tex_prose(text: str) -> str:
         else:
             out.append(char)
     return re.sub(r"\$\$", "", "".join(out))
+
+
+_TEX_FORMULA = view.formula_renderer(LatexIRPrinter(), lambda r: _TEX_MATH.get(r, r), lambda m: f"${m}$")
 
 
 def text_space(rows, cols) -> str:
@@ -71,11 +79,14 @@ class TextNotation:
 
 
 def tex_lines(equations: list) -> str:
-    """``align*`` rows: a first left side alone on its line, chain rows kept compact."""
+    """``align*`` rows: a first left side alone on its line, chain rows kept compact, and a right
+    side too wide for the page broken at a top-level operator."""
     relations = TexNotation.relations
+    left_width = max((estimate_width(e[0]) for e in equations), default=0.0)
     out = []
     for k, equation in enumerate(equations):
         left, rel, right = equation
+        right = _broken(right, left_width, estimate_width(relations[rel]))
         if k == 0 and left and equation.kind not in ("gradient", "update", "adjoint", "definition"):
             row = f"{left}\n&{relations[rel]} {right}"
         else:
@@ -83,6 +94,36 @@ def tex_lines(equations: list) -> str:
         last = k == len(equations) - 1
         out.append(row + ("" if last else _TEX_AFTER.get(equation.kind, "\n\\\\\n")))
     return "".join(out)
+
+
+def _broken(right: str, indent: float, relation: float, suffix: str = "") -> str:
+    """``right`` (then ``suffix`` on its first line) in lines that fit after ``indent`` points,
+    each further line indented by a quad under the relation."""
+    lines = break_lines(right, TEXT_WIDTH - indent - relation, TEXT_WIDTH - indent - QUAD)
+    lines[0] += suffix
+    return "\\\\\n&\\quad ".join(lines)
+
+
+def jacobian_step_lines(step) -> str:
+    """A Jacobian-view step's ``align*`` rows: the definition with its rule, then each partial."""
+    rule = f" && \\text{{{step.rule}}}"
+    lefts = [step.variable] + [rf"\frac{{\partial {p.numerator}}}{{\partial {p.denominator}}}" for p in step.partials]
+    indent = max(estimate_width(left) for left in lefts) + estimate_width(rule) + 2 * QUAD
+    rows = [f"{step.variable} &= {_broken(step.definition, indent, estimate_width('='), rule)}"]
+    for left, p in zip(lefts[1:], step.partials):
+        jacobian = rf"{p.jacobian} \in {p.space}"
+        rows.append(f"{left} &= {_broken(jacobian, indent, estimate_width('='))}")
+    return "\n\\\\\n".join(rows)
+
+
+def tex_display(left: str, right: str) -> str:
+    """``left = right`` displayed: one ``equation*`` line, or ``align*`` rows where it is too wide."""
+    width = estimate_width(left)
+    lines = break_lines(right, TEXT_WIDTH - width - estimate_width("="), TEXT_WIDTH - width - QUAD)
+    if len(lines) == 1:
+        return f"\\begin{{equation*}}\n{left} = {right}\n\\end{{equation*}}"
+    body = "\\\\\n&\\quad ".join(lines)
+    return f"\\begin{{align*}}\n{left} &= {body}\n\\end{{align*}}"
 
 
 def notebook_lines(equations: list) -> str:
@@ -115,8 +156,13 @@ def derivation_latex(derivation, standalone: bool = False, notebook: bool = Fals
         notation = LatexNotation()
         math = _math(context, notation, notebook_lines, update=False, parts=("gradients", "per-sample"))
         return render("derivation.mathjax.tex.j2", **context, **math)
-    body = render("derivation.tex.j2", **context, **_math(context, TexNotation(), tex_lines))
-    return render("standalone.tex.j2", body=body, **context) if standalone else body
+    math = _math(context, TexNotation(), tex_lines)
+    math["jacobian_math"] = {s.number: jacobian_step_lines(s) for s in context["steps"]}
+    opening = tex_display(context["output"], context["expression"])
+    body = render("derivation.tex.j2", **context, **math, opening=opening)
+    if not standalone:
+        return body
+    return render("standalone.tex.j2", body=body, **{**context, "title": breakable_inline(context["title"])})
 
 
 def _math(context: dict, notation, lines, update: bool = True, parts=view.PARTS) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 
+from ..explain import Prose
 from ..templating import render
 from . import register_format, view
 from .mathml import MathMLIRPrinter, MathMLNotation, aligned, math, op, row, shape_mathml
@@ -16,7 +17,7 @@ from .view import adjoint_equations, result_equations, step_equations
 
 def derivation_html(derivation, standalone: bool = False) -> str:
     """The derivation as an HTML fragment, or a complete page with ``standalone``."""
-    context = view.build(derivation, MathMLIRPrinter(), shape_mathml, html.escape)
+    context = view.build(derivation, MathMLIRPrinter(), shape_mathml, html_prose)
     notation = MathMLNotation()
     body = render(
         "derivation.html.j2",
@@ -31,7 +32,18 @@ def derivation_html(derivation, standalone: bool = False) -> str:
     )
     if not standalone:
         return body
-    return render("standalone.html.j2", body=body, title=context["title"])
+    return render("standalone.html.j2", body=body, title=html.escape(context["title_text"]))
+
+
+def html_prose(text) -> str:
+    """A sentence as HTML: text escaped, the formulas of a :class:`~symderiv.explain.Prose` as
+    inline MathML."""
+    if isinstance(text, Prose):
+        return text.render(html.escape, _FORMULA)
+    return html.escape(text)
+
+
+_FORMULA = view.formula_renderer(MathMLIRPrinter(), op, lambda m: math(row(m), display=False), "")
 
 
 def equation_html(title: str, left: str, right: str) -> str:

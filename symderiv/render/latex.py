@@ -7,17 +7,26 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, translate
 
 from .. import ir
+from ..notation import clip_parts
 from .base import (
     ATOM,
     MathPrinter,
     explicit_pieces,
     indicator_condition,
-    is_dot,
     is_axis_reduction,
-    scaled_without_parentheses,
+    is_dot,
     is_indicator,
     sample_name,
+    scaled_without_parentheses,
     spread,
+)
+from .linebreak import (  # noqa: F401  (re-exported)
+    QUAD,
+    TEXT_WIDTH,
+    break_lines,
+    breakable_inline,
+    ends_with_superscript,
+    estimate_width,
 )
 
 
@@ -32,6 +41,13 @@ class ScalarLatexPrinter(LatexPrinter):
         if expr in self.names:
             return self.names[expr]
         return super()._print_Symbol(expr, style)
+
+    def _print_Min(self, expr, exp=None):
+        parts = clip_parts(expr)
+        if not parts:
+            return super()._print_Min(expr, exp)
+        text = r"\operatorname{clip}\left(%s\right)" % ", ".join(self._print(a) for a in parts)
+        return text if exp is None else f"{text}^{{{exp}}}"
 
     def _print_Piecewise(self, expr):
         if is_indicator(expr):
@@ -119,13 +135,19 @@ class LatexIRPrinter(MathPrinter):
         return f"-{self.wrap(node.args[0], 25, strict=True)}"
 
     def _print_Pow(self, node):
-        return f"{self.wrap(node.args[0], 30, strict=True)}^{{{self._print(node.args[1])}}}"
+        return f"{self.script_base(node.args[0], 30, strict=True)}^{{{self._print(node.args[1])}}}"
 
     def _print_Transpose(self, node):
-        return rf"{self.wrap(node.args[0], 99)}^{{\top}}"
+        return rf"{self.script_base(node.args[0], 99)}^{{\top}}"
 
     def _print_Row(self, node):
-        return rf"{self.wrap(node.args[0], 99)}^{{\top}}"
+        return rf"{self.script_base(node.args[0], 99)}^{{\top}}"
+
+    def script_base(self, child, parent_precedence: int, strict: bool = False) -> str:
+        """``child`` printed to carry a superscript: in parentheses if it already ends with one
+        (``\\left(e^{x}\\right)^{\\top}``, never the double superscript ``e^{x}^{\\top}``)."""
+        text = self.wrap(child, parent_precedence, strict)
+        return self.parenthesize(text) if ends_with_superscript(text) else text
 
     def _print_Sum(self, node):
         if is_dot(node):
@@ -144,17 +166,17 @@ class LatexIRPrinter(MathPrinter):
         """Column sums Aᵀ1 (axis 0) or row sums A1 (axis 1) of a matrix."""
         a = node.args[0]
         if node.axis == 0:
-            return juxtapose(rf"{self.wrap(a, 99)}^{{\top}}", r"\mathbf{1}")
+            return juxtapose(rf"{self.script_base(a, 99)}^{{\top}}", r"\mathbf{1}")
         return juxtapose(self.wrap(a, 20), r"\mathbf{1}")
 
     def _print_Broadcast(self, node):
         if node.axis == 0:
-            return juxtapose(r"\mathbf{1}", rf"{self.wrap(node.args[0], 99)}^{{\top}}")
+            return juxtapose(r"\mathbf{1}", rf"{self.script_base(node.args[0], 99)}^{{\top}}")
         return juxtapose(self.wrap(node.args[0], 20), r"\mathbf{1}^{\top}")
 
     def _print_Outer(self, node):
         u, v = node.args
-        return juxtapose(self.wrap(u, 20), rf"{self.wrap(v, 99)}^{{\top}}")
+        return juxtapose(self.wrap(u, 20), rf"{self.script_base(v, 99)}^{{\top}}")
 
     def _print_Softmax(self, node):
         return self.call("softmax", 0, [self._print(node.args[0])])

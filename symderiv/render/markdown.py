@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
+from ..explain import Prose
 from ..templating import render
 from . import register_format, view
 from .latex import LatexIRPrinter, shape_latex
@@ -45,9 +46,15 @@ def latex_lines(equations: list) -> str:
     return " \\\\\n".join(f"{left} &{relations[rel]} {right}" for left, rel, right in equations)
 
 
-def markdown_prose(text: str) -> str:
-    """A sentence with Markdown's special characters escaped."""
+def markdown_prose(text) -> str:
+    """A sentence with Markdown's special characters escaped; the formulas of a
+    :class:`~symderiv.explain.Prose` as inline math ``$...$``."""
+    if isinstance(text, Prose):
+        return text.render(markdown_prose, _FORMULA)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+_FORMULA = view.formula_renderer(LatexIRPrinter(), wrap=lambda m: f"${m}$")
 
 
 def derivation_markdown(derivation, heading: int = 2) -> str:

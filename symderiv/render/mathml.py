@@ -17,6 +17,7 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.mathml import MathMLPresentationPrinter
 
 from .. import ir
+from ..notation import clip_parts
 from .base import (
     ATOM,
     MathPrinter,
@@ -192,7 +193,8 @@ class ScalarMathMLPrinter(MathMLPresentationPrinter):
         return self._function("max", expr.args)
 
     def _print_Min(self, expr):
-        return self._function("min", expr.args)
+        parts = clip_parts(expr)
+        return self._function("clip", parts) if parts else self._function("min", expr.args)
 
     def _print_log1p(self, expr):
         return self._function("log", [1 + expr.args[0]])

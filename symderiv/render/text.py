@@ -19,6 +19,9 @@ class TextPrinter(MathPrinter):
 
     axis_reduction_binding = ATOM  # sum(A, axis=0) is a call
 
+    def binding(self, node):
+        return 15 if is_dot(node) else super().binding(node)  # (x @ x) / (w @ w): never x @ x / w @ w
+
     def _print_Symbol(self, node):
         return node.name
 

@@ -17,8 +17,8 @@ context carries the kink convention and the step's own variable. The rules live 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import ir
 from ..errors import MissingRuleError
@@ -54,7 +54,15 @@ class Rule:
 RULES: dict[type, Rule] = {}
 
 
-def register(op: type, name: str, *, jvp, vjp, explain, jacobian=None) -> None:
+def register(
+    op: type,
+    name: str | Callable[[ir.Node], str],
+    *,
+    jvp: Callable,
+    vjp: Callable,
+    explain: Callable,
+    jacobian: Callable | None = None,
+) -> None:
     """Add the rule for IR operation ``op``."""
     RULES[op] = Rule(name, jvp, vjp, jacobian, explain)
 
@@ -77,4 +85,4 @@ def label(node: ir.Node) -> str:
     return node.name if isinstance(node, ir.Symbol) else repr(node)
 
 
-from . import elementwise, linear, rowwise  # noqa: E402,F401  (each registers its rules)
+from . import elementwise, linear, rowwise  # noqa: F401  (each registers its rules)

@@ -8,9 +8,9 @@ operand: G Bᵀ for the left one and Aᵀ G for the right one.
 from __future__ import annotations
 
 from .. import ir
+from ..explain import Prose, math
 from ..ir import Const, Node, Ones, Row, mul
-from . import Context, label, register
-
+from . import Context, register
 
 # --------------------------------------------------------------------------- matrix product
 
@@ -31,13 +31,21 @@ def _matmul_jacobian(n: Node, k: int, c: Context):
     return n.args[0] if k == 1 and len(n.args[1].shape) == 1 else None
 
 
-def _matmul_explain(n: Node, k: int, c: Context) -> str:
-    a, b = (label(x) for x in n.args)
-    if k == 1 and len(n.args[1].shape) == 1:
-        return f"row i of {a}{b} is the dot product of row i of {a} with {b}, so the Jacobian is {a} itself"
-    if k == 1:
-        return f"{a}{b} is linear in {b}: its differential is {a} d{b}, and ⟨G, {a} d{b}⟩ = ⟨{a}ᵀG, d{b}⟩"
-    return f"{a}{b} is linear in {a}: its differential is d{a} {b}, and ⟨G, d{a} {b}⟩ = ⟨G{b}ᵀ, d{a}⟩"
+def _matmul_explain(n: Node, k: int, c: Context) -> Prose:
+    a, b = n.args
+    this = n.args[k]
+    g = ir.Symbol("g" if len(n.shape) == 1 else "G", n.shape)
+    change = _matmul_jvp(n, k, ir.Differential(this), c)
+    backprop = Prose(
+        "the product ", n, " is linear in ", this, ": its differential is ", change, ", and with ", g,
+        " the adjoint of ", c.value_of(n), ", ",
+        math(ir.Inner(g, change), "=", ir.Inner(_matmul_vjp(n, g, k, c), ir.Differential(this))),
+    )
+    if k == 1 and len(b.shape) == 1:
+        i = ir.Symbol("i")
+        return Prose("row ", i, " of ", n, " is the dot product of row ", i, " of ", a, " with ", b,
+                     ", so the Jacobian is ", a, " itself", backprop=backprop)
+    return backprop
 
 
 def _matmul_name(n: Node) -> str:
@@ -52,7 +60,9 @@ register(
     "outer product",
     jvp=lambda n, k, d, c: ir.outer(d, n.args[1]) if k == 0 else ir.outer(n.args[0], d),
     vjp=lambda n, g, k, c: ir.matmul(g, n.args[1]) if k == 0 else ir.matmul(ir.transpose(g), n.args[0]),
-    explain=lambda n, k, c: "the outer product u vᵀ is linear in each factor",
+    explain=lambda n, k, c: Prose("the outer product ", n, " is linear in ", n.args[k], ": its differential is ",
+                                  ir.outer(ir.Differential(n.args[0]), n.args[1]) if k == 0
+                                  else ir.outer(n.args[0], ir.Differential(n.args[1]))),
 )
 
 register(
@@ -60,8 +70,8 @@ register(
     "transpose",
     jvp=lambda n, k, d, c: ir.transpose(d),
     vjp=lambda n, g, k, c: ir.transpose(g),
-    explain=lambda n, k, c: f"transposing is linear: the adjoint of {label(n.args[0])} is the adjoint "
-    "of its transpose, transposed",
+    explain=lambda n, k, c: Prose("transposing is linear: the adjoint of ", n.args[0], " is the adjoint of ",
+                                  c.value_of(n), ", transposed"),
 )
 
 
@@ -83,10 +93,10 @@ def _reduction_jacobian(n: Node, weight: Node):
     return mul(weight, Row(Ones(shape))) if shape else weight
 
 
-def _axis_words(n: Node) -> str:
+def _axis_words(n: Node) -> Prose:
     if n.axis is None or len(n.args[0].shape) < 2:
-        return f"every element of {label(n.args[0])}"
-    return "every row" if n.axis == 0 else "every column"
+        return Prose("every element of ", n.args[0])
+    return Prose("every row" if n.axis == 0 else "every column")
 
 
 register(
@@ -95,23 +105,28 @@ register(
     jvp=lambda n, k, d, c: ir.total(d, n.axis),
     vjp=lambda n, g, k, c: _spread(n, g),
     jacobian=lambda n, k, c: _reduction_jacobian(n, Const(1)),
-    explain=lambda n, k, c: _explain_reduction(n, "enters the sum with weight 1", "a row of ones"),
+    explain=lambda n, k, c: _explain_reduction(n, c),
 )
 
 
-def _explain_reduction(n: Node, weight: str, row: str) -> str:
+def _explain_reduction(n: Node, c: Context) -> Prose:
     """Why a sum has its derivative: a row of ones, or the adjoint spread back."""
+    backprop = Prose(_axis_words(n), " enters the sum with weight 1, so the adjoint of ", c.value_of(n),
+                     " is spread back over what was summed")
     if len(n.args[0].shape) > 1:
-        return f"{_axis_words(n)} {weight}, so the adjoint is spread back over what was summed"
-    return f"every element of {label(n.args[0])} {weight}, so the derivative is {row}"
+        return backprop
+    return Prose(_axis_words(n), " enters the sum with weight 1, so the derivative is a row of ones",
+                 backprop=backprop)
 
 
-def _explain_mean(n: Node) -> str:
-    count = n.count()
-    weight = f"1/{count}" if count.is_Atom else f"1/({count})"
+def _explain_mean(n: Node, c: Context) -> Prose:
+    weight = _mean_weight(n)
+    backprop = Prose("the mean weighs ", _axis_words(n), " by ", weight, ", so the adjoint of ", c.value_of(n),
+                     " is spread back over what was averaged, times ", weight)
     if len(n.args[0].shape) > 1:
-        return f"the mean weighs {_axis_words(n)} by {weight}, so the adjoint is spread back over what was averaged, times {weight}"
-    return f"the mean weighs every element of {label(n.args[0])} by {weight}, so the derivative is a row of {weight}"
+        return backprop
+    return Prose("the mean weighs ", _axis_words(n), " by ", weight, ", so the derivative is a row of ", weight,
+                 backprop=backprop)
 
 
 def _mean_weight(n: Node) -> Node:
@@ -124,7 +139,7 @@ register(
     jvp=lambda n, k, d, c: ir.mean(d, n.axis),
     vjp=lambda n, g, k, c: mul(_mean_weight(n), _spread(n, g)),
     jacobian=lambda n, k, c: _reduction_jacobian(n, _mean_weight(n)),
-    explain=lambda n, k, c: _explain_mean(n),
+    explain=lambda n, k, c: _explain_mean(n, c),
 )
 
 register(
@@ -132,7 +147,7 @@ register(
     "broadcast",
     jvp=lambda n, k, d, c: ir.broadcast(d, n.axis, n.shape[n.axis]),
     vjp=lambda n, g, k, c: ir.total(g, n.axis),
-    explain=lambda n, k, c: f"{label(n.args[0])} is repeated on every "
-    f"{'row' if n.axis == 0 else 'column'}, so its adjoint sums the adjoint over the "
-    f"{'rows' if n.axis == 0 else 'columns'}",
+    explain=lambda n, k, c: Prose(
+        "the vector ", n.args[0], f" is repeated on every {'row' if n.axis == 0 else 'column'}, so its adjoint "
+        f"sums the adjoint of ", c.value_of(n), f" over the {'rows' if n.axis == 0 else 'columns'}"),
 )

@@ -5,8 +5,9 @@ dz − (sᵀdz) 1 and d logsumexp = sᵀdz."""
 from __future__ import annotations
 
 from .. import ir
+from ..explain import Prose
 from ..ir import Diag, Identity, Node, Ones, Outer, Row, mul, sub
-from . import Context, label, register
+from . import RULES, Context, register
 
 
 def row_sums(a: Node) -> Node:
@@ -28,6 +29,14 @@ def _centred(d: Node, s: Node) -> Node:
     return sub(d, spread(row_sums(mul(s, d)), d))
 
 
+def _explain(n: Node, k: int, c: Context, name: str, verb: str, rest: str) -> Prose:
+    """``name`` of z ``verb`` z ``rest``: so its differential is the rule's JVP (row by row)."""
+    z = n.args[0]
+    rows = ", row by row" if len(z.shape) == 2 else ""
+    change = RULES[type(n)].jvp(n, k, ir.Differential(z), c)
+    return Prose(name, n, verb, z, rest, rows, ", so its differential is ", change)
+
+
 def _vector_only(n: Node, build):
     return build() if len(n.args[0].shape) == 1 else None
 
@@ -40,8 +49,8 @@ register(
     jacobian=lambda n, k, c: _vector_only(
         n, lambda: ir.Sub(Diag(_probabilities(n, c)), Outer(_probabilities(n, c), _probabilities(n, c)))
     ),
-    explain=lambda n, k, c: f"softmax is exp({label(n.args[0])}) divided by its sum, so its differential "
-    "is s ⊙ (dz − (sᵀdz) 1), row by row",
+    explain=lambda n, k, c: _explain(n, k, c, "the softmax ", " is the exponential of ",
+                                     " divided by its sum"),
 )
 
 register(
@@ -52,8 +61,7 @@ register(
     jacobian=lambda n, k, c: _vector_only(
         n, lambda: ir.Sub(Identity(n.shape[0]), Outer(Ones(n.shape), _probabilities(n, c)))
     ),
-    explain=lambda n, k, c: f"log softmax({label(n.args[0])}) = z − logsumexp(z), so its differential "
-    "is dz − (sᵀdz) 1 with s = softmax(z), row by row",
+    explain=lambda n, k, c: _explain(n, k, c, "the log-softmax ", " is ", " minus its log-sum-exp"),
 )
 
 register(
@@ -62,6 +70,6 @@ register(
     jvp=lambda n, k, d, c: row_sums(mul(_probabilities(n, c), d)),
     vjp=lambda n, g, k, c: mul(_probabilities(n, c), spread(g, n.args[0])),
     jacobian=lambda n, k, c: _vector_only(n, lambda: Row(_probabilities(n, c))),
-    explain=lambda n, k, c: f"d logsumexp(z) = softmax(z)ᵀ dz: the weights of {label(n.args[0])} are "
-    "its softmax probabilities, row by row",
+    explain=lambda n, k, c: _explain(n, k, c, "the log-sum-exp ", " weighs each element of ",
+                                     " by its softmax probability"),
 )
