@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import catalog
 from .derive import Derivation, Gradient, Step, derive
 from .errors import (
@@ -24,15 +26,18 @@ from .model import Loss, Neuron, expression
 from .network import Dense, Network, Regularizer, dense, l1, l2, network
 from .render import text as _text  # noqa: F401  (nodes print as text in messages)
 
+if TYPE_CHECKING:
+    import sympy
+
 __version__ = "0.1.0"
 
 
-def neuron(activation="relu", **params) -> Neuron:
+def neuron(activation: str | sympy.Expr = "relu", **params: float | sympy.Number) -> Neuron:
     """A neuron f(w·x + b) with a catalog activation (``"relu"``), a formula in z, or SymPy."""
     return Neuron(activation, **params)
 
 
-def loss(spec="mse", model: Neuron | None = None, **params) -> Loss:
+def loss(spec: str | sympy.Expr = "mse", model: Neuron | None = None, **params: float | sympy.Number) -> Loss:
     """The mean over N samples of a per-sample loss (catalog name, formula in a and y, or SymPy)."""
     return Loss(spec, model, **params)
 

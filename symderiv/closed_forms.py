@@ -38,10 +38,10 @@ def _saturation(body: sympy.Expr, symbols: tuple):
 def _equal(f: sympy.Expr, g: sympy.Expr, x: sympy.Symbol) -> bool:
     """Whether f = g for every real x, for piecewise functions whose kinks are at numbers:
     equal at every kink, and with identical analytic pieces between (and beyond) them."""
-    points = _kinks(f, x), _kinks(g, x)
-    if None in points:
+    f_kinks, g_kinks = _kinks(f, x), _kinks(g, x)
+    if f_kinks is None or g_kinks is None:
         return False
-    points = _sorted(points[0] | points[1])
+    points = _sorted(f_kinks | g_kinks)
     if any(not _zero(f.subs(x, p) - g.subs(x, p)) for p in points):
         return False
     bounds = [-sympy.oo] + points + [sympy.oo]
@@ -52,7 +52,7 @@ def _equal(f: sympy.Expr, g: sympy.Expr, x: sympy.Symbol) -> bool:
 _KINKED = (sympy.Piecewise, sympy.Min, sympy.Max, sympy.Abs, sympy.sign)
 
 
-def _kinks(expr: sympy.Expr, x: sympy.Symbol):
+def _kinks(expr: sympy.Expr, x: sympy.Symbol) -> set | None:
     """The real numbers where a piece of ``expr`` may change (None: not only numbers)."""
     differences = [r.lhs - r.rhs for r in expr.atoms(sympy.Rel)]
     for node in sympy.preorder_traversal(expr):
@@ -69,15 +69,15 @@ def _kinks(expr: sympy.Expr, x: sympy.Symbol):
     return points
 
 
-def _roots(expr: sympy.Expr, x: sympy.Symbol):
+def _roots(expr: sympy.Expr, x: sympy.Symbol) -> set | None:
     """The real zeros of a piecewise polynomial (degree ≤ 2) and its kinks (None: not numbers)."""
     if not expr.has(*_KINKED):
         if not expr.is_polynomial(x) or sympy.degree(expr, x) > 2:
             return None
-        roots = list(sympy.roots(sympy.Poly(expr, x))) if sympy.degree(expr, x) > 0 else []
-        if not all(r.is_number for r in roots):
+        zeros = list(sympy.roots(sympy.Poly(expr, x))) if sympy.degree(expr, x) > 0 else []
+        if not all(r.is_number for r in zeros):
             return None
-        return {r for r in roots if r.is_real}
+        return {r for r in zeros if r.is_real}
     kinks = _kinks(expr, x)
     if kinks is None:
         return None

@@ -9,13 +9,18 @@ vector-Jacobian products, so they come out in terms of the intermediates: for th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from . import backprop, forms, ir, naming
 from .errors import ShapeError, SymderivError, UnknownNameError
 from .kinks import DEFAULT_CONVENTION, check_convention
 from .rules import Context, local_derivative_shape, rule_for
 from .simplify import simplify
+
+if TYPE_CHECKING:
+    from .model import _Spec
 
 VIEWS = ("jacobian", "backprop")
 
@@ -153,8 +158,8 @@ def _present(derivation: Derivation, kind: str) -> str:
 
 
 def derive(
-    expression,
-    wrt=None,
+    expression: ir.Node | _Spec,
+    wrt: str | Iterable[str] | None = None,
     convention: str = DEFAULT_CONVENTION,
     title: str = "",
     hints: dict | None = None,
@@ -170,7 +175,7 @@ def derive(
     """
     if wrt is None:
         wrt = getattr(expression, "parameters", None)  # a spec's own: w, b or every W_l, b_l
-    if hasattr(expression, "naming_hints") and hints is None:
+    if hasattr(expression, "naming_hints") and hints is None and not isinstance(expression, ir.Node):
         hints = expression.naming_hints()
         title = title or expression.title()
     expression = getattr(expression, "expression", expression)
@@ -260,13 +265,14 @@ def _step(node: ir.Node, variables: dict, param_keys: set, context: Context) -> 
     definition = _definition(node, variables)
     rule = rule_for(definition)
     variable = variables[node.key]
-    varying = frozenset(a.name for a, original in zip(definition.args, node.args)
-                        if original.key in variables or original.key in param_keys)
+    # a computed operand is its step's variable and a parameter is itself: a symbol either way
+    moving = {k: a for k, (a, original) in enumerate(zip(definition.args, node.args))
+              if isinstance(a, ir.Symbol) and (original.key in variables or original.key in param_keys)}
+    varying = frozenset(a.name for a in moving.values())
     local = replace(context, result=variable, varying=varying)
     positions: dict = {}  # operand name -> its positions: an operand used twice gets one derivative
-    for k, operand in enumerate(definition.args):
-        if node.args[k].key in variables or node.args[k].key in param_keys:
-            positions.setdefault(operand.name, []).append(k)
+    for k, operand in moving.items():
+        positions.setdefault(operand.name, []).append(k)
     partials = tuple(_partial(definition, ks, rule, local) for ks in positions.values())
     differential = simplify(backprop.differential(definition, set(positions), local), fusion=False)
     return Step(variable, definition, rule.title(definition), partials, differential)

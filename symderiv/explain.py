@@ -106,7 +106,8 @@ def as_prose(sentence) -> Prose:
 
 def join(sentences, view: str = "jacobian", separator: str = "; ") -> Prose:
     """Sentences in ``view``'s wording, each said once, joined into one."""
-    seen, parts = set(), []
+    seen: set[str] = set()
+    parts: list[str] = []
     for sentence in sentences:
         sentence = as_prose(sentence).in_view(view)
         if str(sentence) in seen or not str(sentence):
@@ -116,7 +117,7 @@ def join(sentences, view: str = "jacobian", separator: str = "; ") -> Prose:
     return Prose(*parts)
 
 
-def scalar(body: sympy.Expr, node: ir.Node) -> ir.Node:
+def scalar(body: sympy.Expr, node: ir.Apply) -> ir.Node:
     """A SymPy body in the parameters of ``node``'s function, as math on ``node``'s operands."""
     from .functions import ScalarFunction
 
@@ -144,7 +145,7 @@ def explain_function(node: ir.Apply, k: int, convention: str, varying=None) -> P
         return Prose("the derivative of ", shown, " with respect to ", operand, " is ",
                      scalar(derivative, node), elementwise_words(node))
     pieces = [_piece_sentence(node, k, d, region) for d, region in analysis.pieces]
-    parts = []
+    parts: list[str | ir.Node] = []
     for piece in (p for p in pieces if p is not None):
         parts.extend(["; ", piece] if parts else [piece])
     for kink in analysis.kinks:

@@ -34,7 +34,7 @@ def numerator(expr: ir.Node) -> ir.Node:
         return kind(numerator(expr.args[0]), numerator(expr.args[1]))
     if kind is ir.Neg:
         return ir.Neg(numerator(expr.args[0]))
-    if kind is IndexedSum:
+    if type(expr) is IndexedSum:
         return IndexedSum(expr.index, expr.upper, numerator(expr.args[0]))
     if kind is ir.Zero:
         return ir.Zero(_row_shape(expr))
@@ -58,9 +58,10 @@ def per_sample(expr: ir.Node):
         if coefficient != 1 and len(factors) >= 1:
             inner = per_sample(ir.product(1, factors, expr.shape))
             return None if inner is None else ir.mul(ir.Const(coefficient), inner)
-    if kind is MatMul and _is_data_transpose(expr.args[0]):
-        return _contraction(expr.args[0].args[0], expr.args[1])
-    if kind is ir.Sum and expr.args[0].shape and expr.axis in (None, 0):
+    data = _transposed_data(expr.args[0]) if kind is MatMul else None
+    if data is not None:
+        return _contraction(data, expr.args[1])
+    if type(expr) is ir.Sum and expr.args[0].shape and expr.axis in (None, 0):
         samples = expr.args[0].shape[0]
         body = sample_row(expr.args[0], samples)
         if body is not None and (expr.axis == 0 or len(expr.args[0].shape) == 1):
@@ -92,8 +93,11 @@ def _sample_free(node: ir.Node) -> bool:
     return not any(isinstance(n, (ir.Sum, ir.Mean, Transpose, MatMul)) for n in ir.walk(node))
 
 
-def _is_data_transpose(node: ir.Node) -> bool:
-    return isinstance(node, Transpose) and isinstance(node.args[0], Symbol)
+def _transposed_data(node: ir.Node) -> Symbol | None:
+    """The data matrix X when ``node`` is Xᵀ (the transpose of a symbol), else None."""
+    if isinstance(node, Transpose) and isinstance(node.args[0], Symbol):
+        return node.args[0]
+    return None
 
 
 def sample_row(node: ir.Node, samples) -> ir.Node | None:

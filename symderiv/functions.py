@@ -16,7 +16,6 @@ import sympy
 from . import ir
 from .errors import ShapeError, SymderivError
 
-
 # --------------------------------------------------------------------------- SymPy function classes
 
 

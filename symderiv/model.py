@@ -7,6 +7,7 @@ import re
 import warnings
 from collections.abc import Mapping
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import sympy
 
@@ -122,10 +123,22 @@ class _Spec:
     """What a neuron and a loss share: deriving and showing themselves (``symbol = expression``)."""
 
     symbol = "f"
-    expression: ir.Node
     name: str
-    parameters: tuple = ("w", "b")  # what derive() differentiates by unless told otherwise
     notes: tuple = ()  # sentences documents show: what the spec assumes about its data
+
+    if TYPE_CHECKING:
+        # A neuron computes these; a loss and a network set ``expression`` as an attribute.
+        @property
+        def expression(self) -> ir.Node: ...
+
+        def title(self) -> str: ...
+
+        def naming_hints(self) -> dict: ...
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """What derive() differentiates by unless told otherwise."""
+        return ("w", "b")
 
     def derive(self, wrt=None, convention="min-norm"):
         from .derive import derive
@@ -193,6 +206,7 @@ class Loss(_Spec):
     """The mean over N samples of a per-sample loss of the prediction a and the target y."""
 
     symbol = "C"
+    expression: ir.Node
 
     def __init__(self, spec="mse", model: Neuron | None = None, **params):
         self.model = model if model is not None else Neuron("relu")

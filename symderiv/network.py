@@ -9,6 +9,7 @@ intermediates are named after the layers (Z_1, A_1, Z_2, ...) through naming hin
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sympy
@@ -42,7 +43,13 @@ class Dense:
         return f"dense({inside})"
 
 
-def dense(size=None, activation=None, *, bias=True, **params) -> Dense:
+def dense(
+    size: str | int | sympy.Symbol | None = None,
+    activation: str | sympy.Expr | None = None,
+    *,
+    bias: bool | ir.Symbol = True,
+    **params: float | sympy.Number,
+) -> Dense:
     """A dense layer of ``size`` units (a name or a positive int) with an optional activation
     (a catalog name such as ``"relu"``, a formula in z, or SymPy); ``bias``: True, False or a
     vector symbol to use as the bias."""
@@ -97,12 +104,12 @@ class Regularizer:
         return f"{self.kind}(lambda={self.strength}{on})"
 
 
-def l2(strength, on=None) -> Regularizer:
+def l2(strength: float | sympy.Number, on: str | Iterable[str] | None = None) -> Regularizer:
     """(λ/2)‖P‖²_F for each parameter P named in ``on`` (default: every weight matrix)."""
     return _regularizer("l2", strength, on)
 
 
-def l1(strength, on=None) -> Regularizer:
+def l1(strength: float | sympy.Number, on: str | Iterable[str] | None = None) -> Regularizer:
     """λ Σ|P| for each parameter P named in ``on`` (default: every weight matrix)."""
     return _regularizer("l1", strength, on)
 
@@ -131,6 +138,7 @@ class Network(_Spec):
     """Dense layers on data X (N×n), a loss against targets Y (N×k), and regularisers."""
 
     symbol = "C"
+    expression: ir.Node
 
     def __init__(self, layers, loss="mse", regularizers=(), *, inputs="n", samples="N", **params):
         self.layers = tuple(_as_layer(layer) for layer in _as_list(layers, "layers"))
@@ -148,7 +156,7 @@ class Network(_Spec):
         self.name = self.loss_name
 
     @property
-    def parameters(self) -> tuple:
+    def parameters(self) -> tuple[str, ...]:
         """Every W_l and b_l, layer by layer (what derive() differentiates by by default)."""
         names = []
         for index, weight in enumerate(self.weights):
@@ -375,7 +383,9 @@ def _call(text: str, what: str, example: str) -> tuple:
 
 def _split_top_level(inside: str, text: str) -> list:
     """Comma-separated arguments, commas inside parentheses kept (formulas, on=(W_1, W_2))."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in inside:
         depth += {"(": 1, ")": -1}.get(char, 0)
         if depth < 0:
@@ -407,7 +417,15 @@ def _keyword(arg: str, key: str) -> str:
     return value if name == key else arg.strip()
 
 
-def network(layers, loss="mse", regularizers=(), *, inputs="n", samples="N", **params) -> Network:
+def network(
+    layers: Dense | str | Iterable[Dense | str],
+    loss: str | sympy.Expr = "mse",
+    regularizers: Regularizer | str | Iterable[Regularizer | str] = (),
+    *,
+    inputs: str | int | sympy.Symbol = "n",
+    samples: str = "N",
+    **params: float | sympy.Number,
+) -> Network:
     """A stack of dense layers with a loss (catalog name, formula in a and y, or SymPy) and
     regularisers; ``params`` go to the loss (``delta=0.5`` for huber)."""
     return Network(layers, loss, regularizers, inputs=inputs, samples=samples, **params)

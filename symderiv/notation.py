@@ -52,9 +52,10 @@ def orient(condition):
     )
 
 
-def bare_arguments(body: sympy.Expr) -> set:
+def bare_arguments(body: sympy.Expr) -> set[sympy.Symbol]:
     """Parameters that appear only as whole arguments of functions (no parentheses needed)."""
-    bare, wrapped = set(), set()
+    bare: set[sympy.Symbol] = set()
+    wrapped: set[sympy.Symbol] = set()
 
     def visit(node, parent):
         if isinstance(node, sympy.Symbol):
@@ -104,7 +105,10 @@ def function_precedence(fn) -> int:
     from sympy.printing.precedence import PRECEDENCE as SP
     from sympy.printing.precedence import precedence as sympy_precedence
 
-    level = sympy_precedence(fn.body)
+    body = fn.body
+    if isinstance(body, sympy.Pow) and body.exp.is_number and body.exp.is_negative:
+        return 20  # printed as a fraction 1/z, which binds like a division
+    level = sympy_precedence(body)
     if level <= SP["Add"]:
         return 10
     if level <= SP["Mul"]:

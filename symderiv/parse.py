@@ -273,8 +273,9 @@ class _Parser:
             return self.build(token.column, builder, nodes[0], self.axis(name, axis_arg, nodes[0]))
         if name in ROW_WISE and nodes[0].shape == ():
             raise self.error(f"{name}() needs a vector or a matrix, got a scalar", token.column)
-        if name in functions.BUILTINS and all(isinstance(a, ir.Const) for a in nodes):
-            nodes = [_numeric(a) for a in nodes]  # keeps SymPy's simplify of the folded call cheap
+        constants = [a for a in nodes if isinstance(a, ir.Const)]
+        if name in functions.BUILTINS and len(constants) == len(nodes):
+            nodes = [_numeric(a) for a in constants]  # keeps SymPy's simplify of the folded call cheap
         return self.build(token.column, builder, *nodes)
 
     def split_axis(self, token: Token, args: list[_Arg]) -> tuple[list[_Arg], _Arg | None]:
@@ -282,16 +283,17 @@ class _Parser:
         name = token.text
         positional = [arg for arg in args if arg.keyword is None]
         keywords = [arg for arg in args if arg.keyword is not None]
-        if keywords and name not in AXIS_FUNCTIONS:
-            raise self.error(f"{name}() takes no keyword arguments", keywords[0].keyword.column)
-        for arg in keywords:
-            if arg.keyword.text != "axis":
-                message = f"{name}() has no argument '{arg.keyword.text}'"
-                raise self.error(message, arg.keyword.column, did_you_mean(arg.keyword.text, ["axis"]))
-        if len(keywords) > 1:
-            raise self.error(f"{name}(): axis is given twice", keywords[1].keyword.column)
-        if keywords and len(positional) == 2 and isinstance(positional[1].node, ir.Const):
-            raise self.error(f"{name}(): axis is given twice", keywords[0].keyword.column)
+        names = [arg.keyword for arg in args if arg.keyword is not None]  # the keyword tokens
+        if names and name not in AXIS_FUNCTIONS:
+            raise self.error(f"{name}() takes no keyword arguments", names[0].column)
+        for keyword in names:
+            if keyword.text != "axis":
+                message = f"{name}() has no argument '{keyword.text}'"
+                raise self.error(message, keyword.column, did_you_mean(keyword.text, ["axis"]))
+        if len(names) > 1:
+            raise self.error(f"{name}(): axis is given twice", names[1].column)
+        if names and len(positional) == 2 and isinstance(positional[1].node, ir.Const):
+            raise self.error(f"{name}(): axis is given twice", names[0].column)
         if keywords:
             return positional, keywords[0]
         if name in AXIS_FUNCTIONS and len(positional) == 2 and isinstance(positional[1].node, ir.Const):
@@ -350,7 +352,7 @@ class _Parser:
 
     # ----------------------------------------------------------------- building
 
-    def build(self, column: int, builder: Callable, *args: ir.Node) -> ir.Node:
+    def build(self, column: int, builder: Callable, *args: ir.Node | int) -> ir.Node:
         """``builder(*args)``, with IR errors re-raised as ParseError at ``column``."""
         try:
             node = builder(*args)

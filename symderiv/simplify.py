@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import sympy
 
@@ -39,7 +39,15 @@ class Context:
     fusion: bool = True
 
 
-def simplify(node: ir.Node, definitions: dict | None = None, fusion: bool = True) -> ir.Node:
+@overload
+def simplify(node: ir.Node, definitions: dict | None = None, fusion: bool = True) -> ir.Node: ...
+
+
+@overload
+def simplify(node: None, definitions: dict | None = None, fusion: bool = True) -> None: ...
+
+
+def simplify(node: ir.Node | None, definitions: dict | None = None, fusion: bool = True) -> ir.Node | None:
     """``node`` rewritten by :data:`RULES` until nothing changes (at most MAX_PASSES passes)."""
     if node is None:
         return None

@@ -51,6 +51,12 @@ class Printer:
     def parenthesize(self, text: str) -> str:
         return f"({text})"
 
+    def chain_factors(self, factors) -> list:
+        """The factors of a product of Jacobians; a negated one after the first in parentheses,
+        (−I), so that its sign never reads as a subtraction between factors."""
+        texts = [self.wrap(f, 21) for f in factors]
+        return [self.parenthesize(t) if k and isinstance(f, ir.Neg) else t for k, (f, t) in enumerate(zip(factors, texts))]
+
     def inline_arguments(self, node: ir.Apply, printed: list) -> dict:
         """Printed arguments of an inline function by parameter, parenthesized where needed."""
         bare = bare_arguments(node.fn.body)

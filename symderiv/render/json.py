@@ -80,14 +80,18 @@ def derivation_json(derivation) -> dict:
         "expression": _expression(*(v["expression"] for v in views)),
         "wrt": [_expression(*forms) for forms in zip(*(v["wrt"] for v in views))],
         "steps": [
-            _step(*forms, derivation.steps[k]) for k, forms in enumerate(zip(*(v["steps"] for v in views)))
+            _step(sl, st, sr, derivation.steps[k])
+            for k, (sl, st, sr) in enumerate(zip(latex["steps"], text["steps"], tree["steps"]))
         ],
         "backward": [
-            _adjoint(*forms, derivation.backward[k]) for k, forms in enumerate(zip(*(v["backward"] for v in views)))
+            _adjoint(al, at, ar, derivation.backward[k])
+            for k, (al, at, ar) in enumerate(zip(latex["backward"], text["backward"], tree["backward"]))
         ],
         "gradients": {
-            name: _gradient(*forms, derivation.gradients[name])
-            for name, forms in zip(derivation.gradients, zip(*(v["results"] for v in views)))
+            name: _gradient(gl, gt, gr, derivation.gradients[name])
+            for name, (gl, gt, gr) in zip(
+                derivation.gradients, zip(latex["results"], text["results"], tree["results"])
+            )
         },
     }
 

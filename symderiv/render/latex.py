@@ -208,7 +208,7 @@ class LatexIRPrinter(MathPrinter):
         return rf"\operatorname{{diag}}\left({self._print(node.args[0])}\right)"
 
     def _print_Chain(self, node):
-        return r" \, ".join(self.wrap(f, 21) for f in node.args)
+        return r" \, ".join(self.chain_factors(node.args))
 
     def _print_IndexedSum(self, node):
         upper = sympy.latex(node.upper)

@@ -24,9 +24,9 @@ from .base import (
     explicit_pieces,
     indicator_condition,
     is_axis_reduction,
-    scaled_without_parentheses,
     is_indicator,
     sample_name,
+    scaled_without_parentheses,
     spread,
 )
 from .latex import _scalar_piecewise_factor
@@ -374,7 +374,7 @@ class MathMLIRPrinter(MathPrinter):
 
     def _print_Chain(self, node):
         space = element("mspace", width="0.17em")
-        return row(*[space + self.wrap(f, 21) if k else self.wrap(f, 21) for k, f in enumerate(node.args)])
+        return row(*[space + t if k else t for k, t in enumerate(self.chain_factors(node.args))])
 
     def _print_IndexedSum(self, node):
         lower = row(element("mi", node.index), op("="), element("mn", "1"))

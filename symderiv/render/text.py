@@ -118,7 +118,7 @@ class TextPrinter(MathPrinter):
         return f"diag({self._print(node.args[0])})"
 
     def _print_Chain(self, node):
-        return " ".join(self.wrap(f, 21) for f in node.args)
+        return " ".join(self.chain_factors(node.args))
 
     def _print_IndexedSum(self, node):
         return f"sum_{{{node.index}=1..{node.upper}}} {self.wrap(node.args[0], 21)}"

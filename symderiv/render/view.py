@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from .. import forms, ir
-from .. import explain
+from .. import explain, forms, ir
+from ..errors import SymderivError
 from ..explain import Prose, join, math
 from ..notation import scalar_unicode, superscript
 from .base import ATOM, is_axis_reduction, is_dot, precedence, scaled_without_parentheses, spread
@@ -45,6 +45,8 @@ CONVENTION_NOTE = {
 
 class Equation(tuple):
     """``(left, relation, right)``; ``kind`` names the line (path, chain, derivative, ...)."""
+
+    kind: str
 
     def __new__(cls, left: str, relation: str, right: str, kind: str = ""):
         equation = super().__new__(cls, (left, relation, right))
@@ -262,7 +264,7 @@ def step_equations(step: StepView, notation) -> list:
     """A step's equations: its definition, then its differential (backprop content) or the
     local derivative by each operand."""
     lines = [Equation(step.variable, "=", step.definition, "definition")]
-    if step.differential is not None:
+    if step.differential_symbol is not None and step.differential is not None:  # set together
         lines.append(Equation(step.differential_symbol, "=", step.differential, "differential"))
         return lines
     for p in step.partials:
@@ -302,6 +304,9 @@ def _jacobian_results(result: ResultView, notation, parts) -> list:
             lines.append(Equation("", "+" if k else "=", product, "path"))
         if result.chain:
             lines.append(Equation("", "=", result.chain, "chain"))
+    # the Jacobian view has only scalar and vector parameters, each with a numerator-layout derivative
+    if result.derivative is None:
+        raise SymderivError(f"the Jacobian view has no derivative of {result.parameter} to show")
     lines.append(Equation("", "=", result.derivative, "derivative"))
     if result.per_sample and "per-sample" in parts:
         lines.append(Equation("", "=", result.per_sample, "per-sample"))

@@ -7,6 +7,7 @@ differential, vector-Jacobian product and Jacobian all follow from it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from .. import ir
 from ..errors import MissingRuleError
@@ -14,6 +15,7 @@ from ..explain import Prose, math
 from ..ir import Const, Diag, Identity, Node, Ones, mul, neg, total
 from . import Context, register
 
+N = TypeVar("N", bound=Node)
 
 def unbroadcast(g: Node, shape: tuple) -> Node:
     """Sum an adjoint over what an operand was expanded to: every element for a scalar, the rows
@@ -54,7 +56,12 @@ def _shaped(change: Node, shape: tuple) -> Node:
     return change
 
 
-def register_elementwise(op: type, name: str, local: Callable[[Node, int, Context], Node], explain) -> None:
+def register_elementwise(
+    op: type[N],
+    name: str,
+    local: Callable[[N, int, Context], Node],
+    explain: Callable[[N, int, Context], str],
+) -> None:
     """Register an element-wise operation from its local derivative ``local(node, k, context)``."""
     register(
         op,
@@ -195,18 +202,18 @@ register_elementwise(
 # --------------------------------------------------------------------------- scalar functions
 
 
-def _varying(n: Node, k: int, c: Context) -> list:
+def _varying(n: Node, k: int, c: Context) -> list[int]:
     return [i for i, a in enumerate(n.args) if c.varies(a) or i == k]
 
 
-def _apply_local(n: Node, k: int, c: Context) -> Node:
+def _apply_local(n: ir.Apply, k: int, c: Context) -> Node:
     derivative = n.fn.derivative(k, c.convention, _varying(n, k, c))
     if derivative.body.is_number:
         return Const(derivative.body)
     return ir.Apply(derivative, n.args)
 
 
-def _apply_explain(n: Node, k: int, c: Context) -> str:
+def _apply_explain(n: ir.Apply, k: int, c: Context) -> str:
     from ..explain import explain_function
 
     return explain_function(n, k, c.convention, _varying(n, k, c))

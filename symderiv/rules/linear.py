@@ -78,7 +78,7 @@ register(
 # --------------------------------------------------------------------------- reductions and broadcasts
 
 
-def _spread(n: Node, g: Node) -> Node:
+def _spread(n: ir.Sum | ir.Mean, g: Node) -> Node:
     """The adjoint of a reduction's operand: ``g`` repeated over what the reduction summed."""
     shape = n.args[0].shape
     if n.axis is None or len(shape) < 2:
@@ -93,7 +93,7 @@ def _reduction_jacobian(n: Node, weight: Node):
     return mul(weight, Row(Ones(shape))) if shape else weight
 
 
-def _axis_words(n: Node) -> Prose:
+def _axis_words(n: ir.Sum | ir.Mean) -> Prose:
     if n.axis is None or len(n.args[0].shape) < 2:
         return Prose("every element of ", n.args[0])
     return Prose("every row" if n.axis == 0 else "every column")
@@ -109,7 +109,7 @@ register(
 )
 
 
-def _explain_reduction(n: Node, c: Context) -> Prose:
+def _explain_reduction(n: ir.Sum, c: Context) -> Prose:
     """Why a sum has its derivative: a row of ones, or the adjoint spread back."""
     backprop = Prose(_axis_words(n), " enters the sum with weight 1, so the adjoint of ", c.value_of(n),
                      " is spread back over what was summed")
@@ -119,7 +119,7 @@ def _explain_reduction(n: Node, c: Context) -> Prose:
                  backprop=backprop)
 
 
-def _explain_mean(n: Node, c: Context) -> Prose:
+def _explain_mean(n: ir.Mean, c: Context) -> Prose:
     weight = _mean_weight(n)
     backprop = Prose("the mean weighs ", _axis_words(n), " by ", weight, ", so the adjoint of ", c.value_of(n),
                      " is spread back over what was averaged, times ", weight)
@@ -129,7 +129,7 @@ def _explain_mean(n: Node, c: Context) -> Prose:
                  backprop=backprop)
 
 
-def _mean_weight(n: Node) -> Node:
+def _mean_weight(n: ir.Mean) -> Node:
     return Const(1 / n.count())
 
 
