@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from . import backprop, forms, ir, naming
 from .errors import ShapeError, SymderivError, UnknownNameError
+from .explain import join
 from .kinks import DEFAULT_CONVENTION, check_convention
 from .rules import Context, local_derivative_shape, rule_for
 from .simplify import simplify
@@ -59,7 +60,8 @@ class Step:
 
     @property
     def explanation(self) -> str:
-        return "; ".join(p.explanation for p in self.partials)
+        """Why, in plain text: each operand's sentence, each said once."""
+        return str(join([p.explanation for p in self.partials]))
 
 
 @dataclass(frozen=True)

@@ -144,7 +144,7 @@ def derivation_for(options: dict):
 
 def derivation_nodes(derivation, parts: tuple, docname: str) -> list:
     """Paragraphs and math nodes for ``derivation``, showing ``parts``."""
-    context = view.build(derivation, LatexIRPrinter(), shape_latex)
+    context = view.build(derivation, LatexIRPrinter(), shape_latex, prose=lambda sentence: sentence)
     notation = LatexNotation()
     out = []
     if "notes" in parts:
@@ -170,7 +170,9 @@ def _step_nodes(step, notation, docname: str) -> list:
         "",
         "",
         heading,
-        nodes.Text(f" {step.explanation}. Shape of "),
+        nodes.Text(" "),
+        *_prose_nodes(step.explanation),
+        nodes.Text(". Shape of "),
         _math(step.variable),
         nodes.Text(f": {step.dims if step.differential is not None else step.shape}."),
     )
@@ -202,6 +204,16 @@ def _code_nodes(derivation) -> list:
     source = generate_from(derivation)
     intro = nodes.paragraph("", "", nodes.strong("", "Generated NumPy code."))
     return [intro, nodes.literal_block(source, source, language="python")]
+
+
+def _prose_nodes(sentence) -> list:
+    """A sentence as docutils nodes: its words as text, its formulas as inline math."""
+    from .explain import Prose
+    from .render.derivation import TEX_FORMULA
+
+    if not isinstance(sentence, Prose):
+        return [nodes.Text(str(sentence))]
+    return [nodes.Text(p) if isinstance(p, str) else _math(TEX_FORMULA(p)) for p in sentence.parts]
 
 
 def _math(latex: str) -> nodes.math:

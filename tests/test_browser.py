@@ -170,3 +170,40 @@ def test_example_site_math_renders_with_the_shipped_mathjax(browser, tmp_path_fa
                 visit.screenshot(tmp_path / "worked-example.png")
             visit.assert_clean()
             visit.page.close()
+
+
+@pytest.fixture(scope="module")
+def corpus_pages(tmp_path_factory):
+    """Every derivation of the formula corpus (and the network examples) as a standalone page."""
+    from test_latex_corpus import corpus_cases
+
+    from symderiv.cli import main
+
+    folder = tmp_path_factory.mktemp("corpus-pages")
+    cases = corpus_cases() + [
+        ["--layer", "dense(h, relu)", "--loss", "mse"],
+        ["--layer", "dense(h, relu)", "--layer", "dense(k)", "--loss", "softmax_cross_entropy",
+         "--regularizer", "l2(lambda=0.01)"],
+    ]
+    names = []
+    for k, argv in enumerate(cases):
+        name = f"case{k:02d}.html"
+        assert main(["derive", *argv, "--format", "html", "-o", str(folder / name)]) == 0, argv
+        names.append(name)
+    return folder, names
+
+
+def test_corpus_pages_render_their_math_in_chromium(browser, corpus_pages, tmp_path):
+    folder, names = corpus_pages
+    with serve(folder) as base:
+        for name in names:
+            source = (folder / name).read_text(encoding="utf-8")
+            visit = Visit(browser, f"{base}/{name}")
+            sizes = visit.page.evaluate(SIZES_JS, "math")
+            assert len(sizes) == len(re.findall(r"<math\b", source)) >= 3, name
+            assert all(w > 0 and h > 0 for w, h in sizes), name
+            assert visit.page.evaluate("() => document.querySelectorAll('merror').length") == 0, name
+            if name == names[-1]:
+                visit.screenshot(tmp_path / "network.png")
+            visit.assert_clean()
+            visit.page.close()

@@ -215,9 +215,15 @@ def test_directive_emits_standard_math_nodes_and_prose(worked):
     blocks = [n for n in out if isinstance(n, nodes.math_block)]
     assert len(blocks) == 1 + len(worked.steps) + len(worked.gradients)
     assert all(b["nowrap"] is False and b["docname"] == "page" for b in blocks)
-    prose = " ".join(n.astext() for n in out if isinstance(n, nodes.paragraph))
-    for step in worked.steps:
-        assert step.explanation[1:] in prose
+    paragraphs = [n for n in out if isinstance(n, nodes.paragraph)]
+    words = " ".join(t.astext() for p in paragraphs for t in p.findall(nodes.Text) if not isinstance(t.parent, nodes.math))
+    from symderiv.render import view
+
+    for step in worked.steps:  # the explanation's words as text, its formulas as inline math nodes
+        for part in view.explanation(step, worked.view).parts:
+            assert part in words if isinstance(part, str) else True
+    inline = [m.astext() for p in paragraphs for m in p.findall(nodes.math)]
+    assert r"\mathbf{X} \mathbf{w}" in inline
     assert r"\mathbf{w} &\leftarrow \mathbf{w} - \eta \nabla_{\mathbf{w}} C" in blocks[-2].astext()
 
 

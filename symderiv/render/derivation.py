@@ -42,6 +42,8 @@ def tex_prose(text) -> str:
     return re.sub(r"\$\$", "", "".join(out))
 
 
+# a sentence's formula as LaTeX math (TEX_FORMULA, for the directive's inline math) and in $…$
+TEX_FORMULA = view.formula_renderer(LatexIRPrinter(), lambda r: _TEX_MATH.get(r, r))
 _TEX_FORMULA = view.formula_renderer(LatexIRPrinter(), lambda r: _TEX_MATH.get(r, r), lambda m: f"${m}$")
 
 

@@ -88,7 +88,7 @@ def derivation_json(derivation) -> dict:
             for k, (al, at, ar) in enumerate(zip(latex["backward"], text["backward"], tree["backward"]))
         ],
         "gradients": {
-            name: _gradient(gl, gt, gr, derivation.gradients[name])
+            name: _gradient(gl, gt, gr, derivation.gradients[name], view.is_loss(derivation))
             for name, (gl, gt, gr) in zip(
                 derivation.gradients, zip(latex["results"], text["results"], tree["results"])
             )
@@ -152,7 +152,7 @@ def _term(latex, text, tree) -> dict:
     }
 
 
-def _gradient(latex, text, tree, gradient) -> dict:
+def _gradient(latex, text, tree, gradient, loss: bool) -> dict:
     field = _fields(latex, text, tree)
     return {
         "parameter": field("parameter"),
@@ -165,7 +165,7 @@ def _gradient(latex, text, tree, gradient) -> dict:
         "entry": field("entry"),
         "index_form": field("index_form"),
         "gradient": field("gradient"),
-        "update": field("update"),
+        "update": field("update") if loss else None,  # a descent step only for a loss
     }
 
 
