@@ -18,6 +18,7 @@ from . import catalog, ir
 from .errors import ShapeError, SymderivError, UnknownNameError
 from .functions import BUILTINS, ScalarFunction, apply
 from .model import _as_number, _constants, _from_sympy, _Spec, activation_function, split_spec
+from .notation import number_text
 
 _NAME = re.compile(r"[A-Za-z_]\w*")
 _INT = re.compile(r"[-+]?\d+")
@@ -101,7 +102,7 @@ class Regularizer:
 
     def __str__(self) -> str:
         on = f", on=({', '.join(self.on)})" if self.on else ""
-        return f"{self.kind}(lambda={self.strength}{on})"
+        return f"{self.kind}(lambda={number_text(self.strength)}{on})"
 
 
 def l2(strength: float | sympy.Number, on: str | Iterable[str] | None = None) -> Regularizer:
@@ -119,8 +120,6 @@ REGULARIZERS = {"l1": l1, "l2": l2}
 
 def _regularizer(kind: str, strength, on) -> Regularizer:
     value = _as_number("lambda", strength)
-    if isinstance(value, sympy.Float) and value.is_finite:
-        value = sympy.Rational(repr(float(value)))  # exact: 0.01 shows as 1/100, λ/2 as 1/200
     if not value.is_finite or value < 0:
         raise SymderivError(f"{kind}: lambda must be a finite number >= 0, got {strength!r}")
     if on is None:
@@ -331,7 +330,7 @@ def _as_regularizer(regularizer) -> Regularizer:
 # --------------------------------------------------------------------------- small text specs
 
 
-_CALL = re.compile(r"\s*([A-Za-z_]\w*)\s*\((.*)\)\s*", re.S)
+_CALL = re.compile(r"\s*([A-Za-z_]\w*)\s*\((.*)\)\s*", re.DOTALL)
 
 
 def parse_layer(text: str) -> Dense:
@@ -406,7 +405,7 @@ def _split_top_level(inside: str, text: str) -> list:
 
 
 def _key_value(arg: str) -> tuple:
-    match = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*=(?!=)(.*)", arg, re.S)
+    match = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*=(?!=)(.*)", arg, re.DOTALL)
     return (match.group(1), match.group(2).strip()) if match else (None, arg.strip())
 
 

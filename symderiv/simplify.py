@@ -276,13 +276,16 @@ def _fuse(original: ir.Node, expanded: ir.Node):
     symbols = {leaf: real(f"_s{i}") for i, leaf in enumerate(leaves)}
     fills = {n: sympy.Integer(1) for n in _walk(expanded) if isinstance(n, ir.Ones)}
     body = to_sympy(expanded, {**symbols, **fills})
-    if body.has(sympy.Float):  # exact arithmetic: 0.5 as 1/2
+    floats = body.has(sympy.Float)
+    if floats:  # exact arithmetic while simplifying: 0.1 as 1/10
         body = sympy.nsimplify(body, rational=True)
     if sympy.count_ops(body) > MAX_OPS:
         return None
     form = closed_form(body, tuple(symbols.values()))
     if form is None:
         return None
+    if floats:  # and back as the user wrote them: clip(e, -0.1, 0.1), not -1/10
+        form = form.xreplace({r: sympy.Float(r) for r in form.atoms(sympy.Rational) if not r.is_Integer})
     node = from_sympy(form, {s: leaf for leaf, s in symbols.items()})
     if node is None or _size(node) >= _size(expanded):
         return None

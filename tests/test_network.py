@@ -202,8 +202,8 @@ def test_derive_cost_does_not_grow_with_the_sizes():
         ("dense(size=4, activation=leaky_relu(alpha=0.2))", "dense(4, leaky_relu(alpha=0.2))"),
         ("dense(h, activation=max(0.1*z, z))", "dense(h, max(0.1*z, z))"),
         ("dense( k )", "dense(k)"),
-        ("l1(lambda=1e-3, on=(W_1, b_1))", "l1(lambda=1/1000, on=(W_1, b_1))"),
-        ("l2(0.5)", "l2(lambda=1/2)"),
+        ("l1(lambda=1e-3, on=(W_1, b_1))", "l1(lambda=0.001, on=(W_1, b_1))"),
+        ("l2(0.5)", "l2(lambda=0.5)"),
     ],
 )
 def test_small_text_specs_round_trip(text, shown):
@@ -273,7 +273,7 @@ def test_cli_spec_builds_a_network_with_its_parameters_as_wrt():
     spec = build(args)
     assert isinstance(spec, symderiv.Network)
     assert wrt_names(args) == ("W_1", "b_1", "W_2", "b_2")
-    assert str(spec.regularizers[0]) == "l2(lambda=1/100)"
+    assert str(spec.regularizers[0]) == "l2(lambda=0.01)"
 
 
 def test_cli_spec_keeps_w_b_for_neurons_and_expressions():
