@@ -146,7 +146,10 @@ CLOSED_FORMS: list = [("saturation", _saturation), ("simplified", _simplified), 
 def closed_form(body: sympy.Expr, symbols: tuple):
     """The first closed form of :data:`CLOSED_FORMS` that applies to ``body``, or None."""
     for _, recognise in CLOSED_FORMS:
-        form = recognise(body, symbols)
+        try:
+            form = recognise(body, symbols)
+        except (TypeError, ValueError, ArithmeticError, NotImplementedError):
+            continue  # SymPy could not decide (a NaN comparison, b^1.5 off its domain): not this form
         if form is not None:
             return form
     return None

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from . import backprop, forms, ir, naming
+from . import backprop, forms, ir, limits, naming
 from .errors import ShapeError, SymderivError, UnknownNameError
 from .explain import join
 from .kinks import DEFAULT_CONVENTION, check_convention
+from .numeric import check_constants
 from .rules import Context, local_derivative_shape, rule_for
 from .simplify import simplify
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 VIEWS = ("jacobian", "backprop")
 
 MAX_CHAIN_PATHS = 8
-MAX_DEPTH = 150  # operations on the longest path; deeper graphs would exhaust the printers' recursion
+MAX_DEPTH = limits.MAX_DEPTH  # operations on the longest path; deeper graphs would exhaust recursion
 LEARNING_RATE = ir.Symbol("eta")
 
 
@@ -189,11 +190,7 @@ def derive(
             f"a gradient needs a scalar expression, this one is {ir.shape_str(expression.shape)}:"
             " reduce it with sum() or mean()"
         )
-    if ir.depth(expression) > MAX_DEPTH:
-        raise SymderivError(
-            f"the expression is {ir.depth(expression)} operations deep; symderiv derives expressions "
-            f"up to {MAX_DEPTH} deep (use sum() or a vector instead of long chains of + or *)"
-        )
+    limits.check_depth(ir.depth(expression))
     params = _parameters(expression, wrt)
     context = Context(convention)
     nodes = _dependent_nodes(expression, {p.name for p in params})
@@ -312,6 +309,7 @@ def _accumulate(steps: list, output: ir.Symbol, context: Context) -> dict:
 def _gradient(param: ir.Symbol, adjoints: dict, steps: list, output: ir.Symbol) -> Gradient:
     definitions = {s.variable.name: s.definition for s in steps}
     vectorized = simplify(adjoints.get(param.name, ir.zeros(param.shape)), definitions)
+    check_constants(vectorized)  # a derivative's constant can overflow where the formula's did not
     paths = _paths(steps, output.name, param.name)
     per_sample = simplify(forms.per_sample(vectorized), fusion=False)
     derivative = forms.numerator(vectorized) if len(param.shape) < 2 else None

@@ -32,6 +32,10 @@ class ConventionError(SymderivError, ValueError):
     """An unknown kink convention was asked for."""
 
 
+class ConstantError(SymderivError, ValueError):
+    """A constant is not a finite real float64 number (1e309, exp(710), a complex value)."""
+
+
 class ParseError(SymderivError, ValueError):
     """A formula could not be parsed; carries the column of the problem."""
 

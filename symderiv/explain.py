@@ -168,7 +168,10 @@ def _piece_sentence(node, k, derivative, region) -> Prose | None:
     if point is None:
         return None
     condition = scalar(orient(region.as_relational(param)), node)
-    branch = kinks.active_branch(fn.body, param, point)
+    try:
+        branch = kinks.active_branch(fn.body, param, point)
+    except (TypeError, ValueError):  # not real at the sample point (log(z) for z < 0): no branch to name
+        return Prose("when ", condition, " its derivative is ", scalar(derivative, node))
     head = _head(fn.body)
     if branch.is_number:
         verb = "clips to" if head in ("max", "min", "clip") else "is"

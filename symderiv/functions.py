@@ -19,6 +19,12 @@ from .errors import ShapeError, SymderivError
 # --------------------------------------------------------------------------- SymPy function classes
 
 
+def _latex_call(head: str, printer, arg, exp=None, prefix: str = "") -> str:
+    """``head(prefix arg)`` in LaTeX; SymPy's printer passes ``exp`` for a power, as in sin^2(x)."""
+    power = "" if exp is None else f"^{{{exp}}}"
+    return rf"{head}{power}\left({prefix}{printer._print(arg)}\right)"
+
+
 class sigmoid(sympy.Function):
     """The logistic function 1 / (1 + e^{-x}), with derivative σ(x)(1 - σ(x))."""
 
@@ -40,8 +46,8 @@ class sigmoid(sympy.Function):
     def _eval_evalf(self, prec):
         return self.rewrite(sympy.exp)._eval_evalf(prec)
 
-    def _latex(self, printer):
-        return r"\sigma\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _latex_call(r"\sigma", printer, self.args[0], exp)
 
 
 class softplus(sympy.Function):
@@ -61,8 +67,8 @@ class softplus(sympy.Function):
     def _eval_evalf(self, prec):
         return self.rewrite(sympy.exp)._eval_evalf(prec)
 
-    def _latex(self, printer):
-        return r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _latex_call(r"\operatorname{softplus}", printer, self.args[0], exp)
 
 
 class log1p(sympy.Function):
@@ -77,8 +83,8 @@ class log1p(sympy.Function):
     def _eval_evalf(self, prec):
         return self.rewrite(sympy.log)._eval_evalf(prec)
 
-    def _latex(self, printer):
-        return r"\log\left(1 + %s\right)" % printer._print(self.args[0])
+    def _latex(self, printer, exp=None):
+        return _latex_call(r"\log", printer, self.args[0], exp, "1 + ")
 
 
 CUSTOM_SYMPY_FUNCTIONS = (sigmoid, softplus, log1p)
@@ -232,6 +238,74 @@ def to_sympy(node: ir.Node, symbols: dict) -> sympy.Expr:
         raise ShapeError(f"'{node!r}' is not element-wise, so it cannot be part of a scalar function")
     args = [to_sympy(a, symbols) for a in node.args]
     return node.scalar(args)
+
+
+MAX_FORM_SIZE = 200  # ScalarForms gives up (None) on element-wise trees with more IR nodes
+
+
+class ScalarForms:
+    """Memoised scalar SymPy forms of element-wise IR expressions, for checks while parsing.
+
+    Leaves (symbols, non-element-wise sub-expressions) become real symbols ``t0, t1, ...``; a
+    tree of more than :data:`MAX_FORM_SIZE` nodes, or one SymPy cannot form, has no form (None).
+    """
+
+    def __init__(self) -> None:
+        self.memo: dict = {}  # node key -> (form or None, tree size)
+        self.leaves: dict = {}
+
+    def form(self, node: ir.Node) -> sympy.Expr | None:
+        stack = [node]
+        while stack:  # children first, without recursion: chains such as z+z+...+z are long
+            current = stack[-1]
+            pending = [a for a in current.args if a.key not in self.memo] if _is_formed(current) else []
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            if current.key not in self.memo:
+                self.memo[current.key] = self._form(current)
+        return self.memo[node.key][0]
+
+    def _form(self, node: ir.Node) -> tuple:
+        if isinstance(node, ir.Const):
+            return node.value, 1
+        if not _is_formed(node):
+            symbol = self.leaves.setdefault(node.key, real(f"t{len(self.leaves)}"))
+            return symbol, 1
+        parts = [self.memo[a.key] for a in node.args]
+        size = 1 + sum(part[1] for part in parts)
+        if size > MAX_FORM_SIZE or any(part[0] is None for part in parts):
+            return None, size
+        try:
+            return node.scalar([part[0] for part in parts]), size
+        except (SymderivError, TypeError, ValueError, ArithmeticError):
+            return None, size
+
+
+    def constant_slope(self, node: ir.Node) -> tuple | None:
+        """``(v, f'(v))`` when ``node`` is a smooth f (a power, log, sqrt, ...) of one operand whose
+        value is the constant v for every input (``sqrt(b - b)``), else None."""
+        if isinstance(node, ir.Pow) and isinstance(node.args[1], ir.Const):
+            body, param, operand = _z ** node.args[1].value, _z, node.args[0]
+        elif isinstance(node, ir.Apply) and len(node.args) == 1 and not node.fn.body.has(*_KINKS):
+            body, param, operand = node.fn.body, node.fn.params[0], node.args[0]
+        else:
+            return None
+        value = None if isinstance(operand, ir.Const) else self.form(operand)
+        if value is None or not value.is_number:
+            return None
+        try:
+            return value, sympy.diff(body, param).xreplace({param: value})
+        except (TypeError, ValueError, ArithmeticError):
+            return None
+
+
+_KINKS = (sympy.Max, sympy.Min, sympy.Abs, sympy.sign, sympy.Piecewise, sympy.Heaviside)
+
+
+def _is_formed(node: ir.Node) -> bool:
+    return node.elementwise and not isinstance(node, ir.Const)
 
 
 def scalar_function(name: str, expression: ir.Node, variables: list[str], inline=True) -> ScalarFunction:

@@ -29,12 +29,23 @@ from functools import lru_cache
 
 import sympy
 
-from .errors import ConventionError, MissingRuleError, did_you_mean
+from .breakpoints import (
+    KINKS,
+    MAX_FOLDED_PIECES,
+    Unresolved,
+    breakpoints,
+    domain_edges,
+    fold_size,
+    is_real_at,
+    shown,
+)
+from .errors import ConventionError, MissingRuleError, SymderivError, did_you_mean
 
 CONVENTIONS = ("min-norm", "mean", "left", "right")
 DEFAULT_CONVENTION = "min-norm"
 
-_KINKS = (sympy.Max, sympy.Min, sympy.Abs, sympy.sign, sympy.Heaviside, sympy.Piecewise)
+
+_KINKS = KINKS
 
 
 def check_convention(name: str) -> str:
@@ -66,27 +77,44 @@ class Analysis:
     derivative: sympy.Expr
 
 
+class UnresolvedKinkError(SymderivError):
+    """A function of one variable whose kinks symderiv cannot place (bounded search failed)."""
+
+
 # --------------------------------------------------------------------------- public entry points
 
 
 @lru_cache(maxsize=None)
 def derivative(expr: sympy.Expr, var: sympy.Symbol, convention: str = DEFAULT_CONVENTION, params=()):
     """d expr / d var with every kink resolved by ``convention``, jointly over ``params``."""
-    analysis = analyse(expr, var, convention)
+    try:
+        analysis = _analyse(expr, var, convention)
+    except Unresolved as why:
+        raise UnresolvedKinkError(f"the pieces of {shown(expr)} cannot be resolved: {why}") from None
     return analysis.derivative if analysis else _tidy(_diff(expr, var, convention, tuple(params)))
 
 
-@lru_cache(maxsize=None)
 def analyse(expr: sympy.Expr, var: sympy.Symbol, convention: str = DEFAULT_CONVENTION):
     """The canonical form of d expr / d var for a function of ``var`` alone, else None."""
+    try:
+        return _analyse(expr, var, convention)
+    except Unresolved:
+        return None
+
+
+@lru_cache(maxsize=None)
+def _analyse(expr: sympy.Expr, var: sympy.Symbol, convention: str):
+    """:func:`analyse`, or :class:`Unresolved` for one variable whose kinks are out of reach."""
     check_convention(convention)
     raw = _diff(expr, var, convention)
     if not expr.free_symbols <= {var} or not raw.has(sympy.Piecewise):
         return None
+    if fold_size(raw) > MAX_FOLDED_PIECES:
+        raise Unresolved(f"more than {MAX_FOLDED_PIECES} combinations of pieces")
     try:
-        return _canonical(sympy.piecewise_fold(raw), var, convention)
-    except (NotImplementedError, TypeError, ValueError):
-        return None  # conditions SymPy cannot solve: keep the structural result
+        return _canonical(sympy.piecewise_fold(raw), var, convention, expr)
+    except (NotImplementedError, TypeError, ValueError) as error:
+        raise Unresolved(f"SymPy cannot compare its pieces ({error})") from None
 
 
 def one_sided_values(left, right, convention: str) -> sympy.Expr:
@@ -191,6 +219,8 @@ def _tie(kind: str, dp, dq, convention: str):
 
 def _tidy(expr: sympy.Expr) -> sympy.Expr:
     """Fold nested Piecewise and drop impossible pieces (for functions of several variables)."""
+    if fold_size(expr) > MAX_FOLDED_PIECES:
+        return expr  # folding would multiply out too many pieces: keep them nested
     folded = sympy.piecewise_fold(expr)
     if not isinstance(folded, sympy.Piecewise):
         return folded
@@ -258,19 +288,26 @@ def _min_norm_pair(a: tuple, b: tuple) -> tuple:
 # --------------------------------------------------------------------------- canonical form
 
 
-def _canonical(folded, x, convention) -> Analysis:
-    pairs = folded.as_expr_set_pairs() if isinstance(folded, sympy.Piecewise) else [(folded, sympy.Reals)]
-    points = _boundary_points(pairs)
+def _canonical(folded, x, convention, function) -> Analysis:
+    """Cut the line at the breakpoints of the conditions and of ``function``'s domain; one
+    derivative per open segment (none where ``function`` is undefined), the convention at kinks."""
+    pairs = folded.args if isinstance(folded, sympy.Piecewise) else [(folded, sympy.true)]
+    points = breakpoints([c for _, c in pairs], x, domain_edges(function, x))
     segments = _open_segments(points)
-    values = [_branch_on(pairs, segment, x) for segment in segments]
+    values = [_branch_on(pairs, segment, x, function) for segment in segments]
+    if all(value is None for value in values):
+        raise Unresolved(f"{function} is real nowhere")
 
     pieces: list = []  # (expr, set)
     kinks: list = []
     for i, (segment, value) in enumerate(zip(segments, values)):
-        _add_piece(pieces, value, segment)
+        if value is not None:
+            _add_piece(pieces, value, segment)
         if i == len(points):
             break
         point, right_value = points[i], values[i + 1]
+        if value is None or right_value is None or not is_real_at(function, x, point):
+            continue  # an end of the domain, or a pole: no derivative there
         left = _limit(value, x, point, "-")
         right = _limit(right_value, x, point, "+")
         if sympy.simplify(left - right) == 0:
@@ -296,15 +333,6 @@ def _is_sign(groups: list) -> bool:
     return len(groups) == 3 and all((sympy.Integer(v), s) in groups for v, s in expected)
 
 
-def _boundary_points(pairs) -> list:
-    points = set()
-    for _, region in pairs:
-        for point in region.boundary:
-            if point.is_finite and point.is_real:
-                points.add(point)
-    return sorted(points, key=lambda p: (float(p), sympy.default_sort_key(p)))
-
-
 def _open_segments(points: list) -> list:
     edges = [sympy.S.NegativeInfinity, *points, sympy.S.Infinity]
     return [sympy.Interval.open(a, b) for a, b in zip(edges, edges[1:])]
@@ -321,16 +349,22 @@ def _inside(segment: sympy.Interval) -> sympy.Expr:
     return (a + b) / 2
 
 
-def _branch_on(pairs, segment, x) -> sympy.Expr:
+def _branch_on(pairs, segment, x, function) -> sympy.Expr | None:
+    """The derivative's branch on an open segment, or None where ``function`` is not real."""
     point = _inside(segment)
-    return _simplify(active_branch(_value_on(pairs, point), x, point))
+    if not is_real_at(function, x, point):
+        return None
+    return _simplify(active_branch(_value_on(pairs, x, point), x, point))
 
 
-def _value_on(pairs, point) -> sympy.Expr:
-    for expr, region in pairs:
-        if region.contains(point) is sympy.true:
+def _value_on(pairs, x, point) -> sympy.Expr:
+    for expr, condition in pairs:
+        holds = condition.subs(x, point) if isinstance(condition, sympy.Basic) else condition
+        if holds is sympy.true:
             return expr
-    raise ValueError(f"no piece covers {point}")
+        if holds is not sympy.false:
+            raise Unresolved(f"cannot decide {shown(condition)} at {x} = {point}")
+    raise Unresolved(f"no piece covers {x} = {point}")
 
 
 def _limit(expr, x, point, direction):

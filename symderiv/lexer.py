@@ -178,6 +178,18 @@ def parse_declaration(text: str) -> tuple[str, tuple]:
     return first.text, _shape_at(text, colon + 1)
 
 
+def parse_declarations(texts) -> dict[str, tuple]:
+    """``["w: vector(n)", "c: scalar"]`` -> ``{"w": (n,), "c": ()}``; a name declared twice is an error."""
+    declared: dict[str, tuple] = {}
+    sources: dict[str, str] = {}
+    for text in texts:
+        name, shape = parse_declaration(text)
+        if name in declared:
+            raise SymderivError(f"'{name}' is declared twice: '{sources[name]}' and '{text}'")
+        declared[name], sources[name] = shape, text
+    return declared
+
+
 def _describe(token: Token) -> str:
     return "end of input" if token.kind == "end" else _show(token.text)
 

@@ -14,6 +14,7 @@ import sympy
 from . import catalog, ir
 from .errors import ParseError, SymderivError, UnknownNameError
 from .functions import ScalarFunction, apply, real, scalar_function
+from .limits import MAX_FORMULA_DEPTH, check_depth, sympy_depth
 
 N, n = ir.dim("N"), ir.dim("n")
 w = ir.Symbol("w", (n,))
@@ -105,12 +106,14 @@ def _parse_function(name: str, formula: str, params: dict, inline: bool) -> Scal
     from .parse import parse
 
     node = parse(formula, {"z": ir.Symbol("z"), **_constants(params)})
+    check_depth(ir.depth(node), "the activation's formula", MAX_FORMULA_DEPTH)
     if node.shape != ():
         raise SymderivError(f"an activation must be a scalar formula in z, got {ir.shape_str(node.shape)}")
     return scalar_function(name, node, ["z"], inline)
 
 
 def _from_sympy(expr: sympy.Expr, variables: tuple, name: str) -> ScalarFunction:
+    check_depth(sympy_depth(expr), "the SymPy expression", MAX_FORMULA_DEPTH)
     allowed = {v: real(v) for v in variables}
     stray = sorted(s.name for s in expr.free_symbols if s.name not in allowed)
     if stray:
@@ -252,6 +255,7 @@ def _parse_loss(formula: str, scope: dict, params: dict) -> ir.Node:
     from .parse import parse
 
     node = parse(formula, {**scope, **_constants(params)})
+    check_depth(ir.depth(node), "the loss", MAX_FORMULA_DEPTH)
     if node.shape != y.shape:
         raise SymderivError(
             f"a per-sample loss must be element-wise in a and y, this one is {ir.shape_str(node.shape)}"

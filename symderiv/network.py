@@ -17,6 +17,7 @@ import sympy
 from . import catalog, ir
 from .errors import ShapeError, SymderivError, UnknownNameError
 from .functions import BUILTINS, ScalarFunction, apply
+from .limits import MAX_FORMULA_DEPTH, check_depth
 from .model import _as_number, _constants, _from_sympy, _Spec, activation_function, split_spec
 from .notation import number_text
 
@@ -292,6 +293,7 @@ def _parse_elementwise(formula: str, scope: dict, params: dict) -> ir.Node:
     from .parse import parse
 
     node = parse(formula, {**scope, **_constants(params)})
+    check_depth(ir.depth(node), "the loss", MAX_FORMULA_DEPTH)
     if node.shape != scope["y"].shape:
         raise SymderivError(
             f"a network's loss must be element-wise in a and y ({ir.shape_str(scope['y'].shape)}),"

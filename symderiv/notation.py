@@ -12,6 +12,11 @@ from sympy.printing.str import StrPrinter
 ATOM = 100
 
 
+def printable(name: str) -> str:
+    """A name for plain text: control characters (a terminal's escape sequences, line breaks) as ``?``."""
+    return name if name.isprintable() else "".join(c if c.isprintable() else "?" for c in name)
+
+
 def is_indicator(body: sympy.Expr) -> bool:
     """A Piecewise whose values are all 0 or 1: printed as the indicator of where it is 1."""
     return isinstance(body, sympy.Piecewise) and all(e in (0, 1) for e, _ in body.args) and any(
@@ -126,7 +131,7 @@ class ScalarTextPrinter(StrPrinter):
         self.names = names or {}
 
     def _print_Symbol(self, expr):
-        return self.names.get(expr, expr.name)
+        return self.names[expr] if expr in self.names else printable(expr.name)
 
     def _print_Float(self, expr):
         return number_text(expr)

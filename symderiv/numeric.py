@@ -11,10 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
+import mpmath
 import numpy as np
 import sympy
 
 from . import ir
+from .errors import ConstantError
 
 Value = np.ndarray | float
 
@@ -132,7 +134,112 @@ def concrete_value(value, dims: dict) -> float:
     if expr.free_symbols:
         names = ", ".join(sorted(s.name for s in expr.free_symbols))
         raise ValueError(f"constant {value} uses unbound symbol(s) {names}")
-    return float(expr)
+    return finite_float(expr)
+
+
+def describe_constant(value) -> str:
+    """A constant for an error message: as written when short, else its value to four digits."""
+    if value is sympy.zoo or value is sympy.nan:
+        return "1/0" if value is sympy.zoo else "0/0"
+    shown = str(value)
+    if len(shown) <= 40:
+        return shown
+    try:
+        number = sympy.sympify(value, strict=True).evalf(4)
+    except (TypeError, ValueError, ArithmeticError):
+        number = None
+    return f"about {number!s}" if isinstance(number, sympy.Float) else "a large constant"
+
+
+def check_constants(node: ir.Node) -> None:
+    """Raise ConstantError naming the first constant of ``node`` that float64 cannot hold.
+
+    Constants in dimensions (1/N) are skipped; the numbers inside element-wise functions'
+    bodies (``exp(1e3 * z)``) are checked too. Every derived expression should pass this.
+    """
+    for current in ir.walk(node):
+        values = [current.value] if isinstance(current, ir.Const) else []
+        if isinstance(current, ir.Apply):
+            values = sorted(current.fn.body.atoms(sympy.Number), key=sympy.default_sort_key)
+        for value in values:
+            if isinstance(value, sympy.Basic) and not value.free_symbols:
+                finite_float(value)
+
+
+# --------------------------------------------------------------------------- constants
+
+MAX_CONSTANT_BITS = 4096  # folded constants larger than about 2**4096 are rejected
+MAX_SYMBOLIC_SIZE = 40  # larger symbolic constants (exp(1) + exp(2) + ...) are made numeric
+FLOAT64_MAX = float(np.finfo(np.float64).max)  # every constant must be at most this in magnitude
+TOO_LARGE_FOR_FLOAT64 = "is too large for float64 (|x| > 1.8e308)"
+_NON_FINITE = (mpmath.libmp.finf, mpmath.libmp.fninf, mpmath.libmp.fnan)
+_SYMPY_ERRORS = (TypeError, ValueError, ArithmeticError)
+
+
+def constant_problem(value) -> str:
+    """Why a numeric SymPy constant cannot be used ('is too large ...', 'is undefined'), or ''."""
+    if isinstance(value, sympy.Rational):
+        if value.p.bit_length() + value.q.bit_length() > MAX_CONSTANT_BITS:
+            return f"is too large (more than {MAX_CONSTANT_BITS} bits)"
+        return "" if abs(value) <= FLOAT64_MAX else TOO_LARGE_FOR_FLOAT64
+    number = evaluate_constant(value)
+    if number is None:
+        is_complex = value.is_finite and value.is_real is False
+        return "is not a finite real number" + (" (it is complex)" if is_complex else "")
+    _, mantissa, exponent, bitcount = number._mpf_
+    if mantissa and exponent + bitcount > MAX_CONSTANT_BITS:
+        return f"is too large (more than {MAX_CONSTANT_BITS} bits)"
+    return "" if abs(number) <= FLOAT64_MAX else TOO_LARGE_FOR_FLOAT64
+
+
+def tame_constant(value) -> tuple[object, str]:
+    """A folded constant (its Float value if its expression is large) and why it is rejected."""
+    if not isinstance(value, sympy.Basic) or value.free_symbols:
+        return value, ""  # e.g. 1/N: an expression in dimensions
+    problem = constant_problem(value)
+    if problem:
+        return value, f"constant {describe_constant(value)} {problem}"
+    small = not isinstance(value, sympy.Basic) or value.is_Number or symbolic_size(value) <= MAX_SYMBOLIC_SIZE
+    return (value if small else evaluate_constant(value)), ""
+
+
+def evaluate_constant(value) -> sympy.Float | None:
+    """A numeric constant as a finite sympy.Float, or None if it has no finite real value."""
+    if isinstance(value, sympy.Float):
+        number = value
+    else:
+        try:
+            number = sympy.sympify(value, strict=True).evalf(15)
+        except _SYMPY_ERRORS:
+            return None
+    if not isinstance(number, sympy.Float) or number._mpf_ in _NON_FINITE:
+        return None
+    return number
+
+
+def symbolic_size(value: sympy.Basic) -> int:
+    """The number of nodes of a SymPy expression, counting at most MAX_SYMBOLIC_SIZE + 1."""
+    count = 0
+    for _ in sympy.preorder_traversal(value):
+        count += 1
+        if count > MAX_SYMBOLIC_SIZE:
+            break
+    return count
+
+
+def finite_float(value) -> float:
+    """A numeric SymPy constant as a float; ConstantError naming it unless finite, real, float64."""
+    try:
+        expr = sympy.sympify(value, strict=True)
+        number = complex(expr.evalf(17)) if expr.is_finite is not False else complex("nan")
+    except (TypeError, ValueError, ArithmeticError):
+        number = complex("nan")
+    if number.imag != 0 or number.real != number.real:
+        raise ConstantError(f"constant {describe_constant(value)} is not a finite real number")
+    if not abs(number.real) <= FLOAT64_MAX:
+        raise ConstantError(f"constant {describe_constant(value)} {TOO_LARGE_FOR_FLOAT64}")
+    return number.real
+
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -20,6 +20,15 @@ import sympy
 from sympy.printing.numpy import NumPyPrinter
 
 from . import functions, ir
+from .errors import SymderivError
+
+# Integers up to 2**53 are exact in float64 and printed as int literals; larger ones as floats.
+EXACT_INTEGER_LIMIT = 2**53
+
+
+class CodegenError(SymderivError):
+    """The expression cannot be turned into a module (or not the part asked for)."""
+
 
 # --------------------------------------------------------------------------- stable forms
 
@@ -181,12 +190,9 @@ class ScalarPrinter(NumPyPrinter):
     _print_Dummy = _print_Symbol
 
     def _literal(self, expr) -> str:
-        if expr.is_Integer:
+        if expr.is_Integer and abs(int(expr)) <= EXACT_INTEGER_LIMIT:
             return str(int(expr))
-        value = float(expr)
-        if not math.isfinite(value):
-            raise ValueError(f"cannot print the non-finite constant {expr} as a literal")
-        return repr(value)
+        return float_literal(expr)
 
     def _print_Number(self, expr):
         return self._literal(expr)
@@ -322,6 +328,31 @@ class ScalarPrinter(NumPyPrinter):
         return sorted(expr.args, key=sympy.default_sort_key)
 
 
+def float_literal(expr: sympy.Expr) -> str:
+    """A constant as a float literal, CodegenError naming it when it is outside float64's range."""
+    try:
+        value = float(expr)
+    except (OverflowError, TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value):
+        raise CodegenError(
+            f"the constant {_abbreviated(expr)} is not a finite float64 (|x| ≤ 1.8e308): "
+            "a generated module cannot compute with it"
+        )
+    return repr(value).replace("e+", "e")  # as ruff format writes it
+
+
+def _abbreviated(expr: sympy.Expr) -> str:
+    """``expr`` as text of at most about 30 characters (huge integers in scientific notation)."""
+    text = str(expr)
+    if len(text) <= 30:
+        return text
+    try:
+        return str(sympy.Float(expr, 6))
+    except (TypeError, ValueError):
+        return text[:24] + "…"
+
+
 def _is_reciprocal(factor: sympy.Expr) -> bool:
     """A factor printed in the denominator (a power with a negative exponent)."""
     return isinstance(factor, sympy.Pow) and factor.exp.is_number and bool(factor.exp.is_negative)
@@ -431,8 +462,11 @@ class IRPrinter:
 
     def _print_Broadcast(self, node):
         v = self._print(node.args[0])
-        return f"np.broadcast_to({v}, {self.shape(node.shape)})" if node.axis == 0 else \
-            f"np.broadcast_to({self.wrap(node.args[0], _PREC_ATOM)}[:, None], {self.shape(node.shape)})"
+        return (
+            f"np.broadcast_to({v}, {self.shape(node.shape)})"
+            if node.axis == 0
+            else f"np.broadcast_to({self.wrap(node.args[0], _PREC_ATOM)}[:, None], {self.shape(node.shape)})"
+        )
 
     def _print_Outer(self, node):
         return f"np.outer({self._print(node.args[0])}, {self._print(node.args[1])})"

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
-import mpmath
 import sympy
 
 from . import functions, ir
@@ -36,27 +35,31 @@ from .lexer import (
     _number,
     _show,
     parse_declaration,
+    parse_declarations,
     parse_shape,
     tokenize,
 )
+from .numeric import MAX_CONSTANT_BITS, MAX_SYMBOLIC_SIZE, constant_problem, describe_constant, tame_constant
+from .numeric import evaluate_constant as _evaluate
 
 __all__ = [
     "DEFAULT_SHAPES",
+    "MAX_CONSTANT_BITS",
     "MAX_DEPTH",
     "MAX_EXPONENT",
     "MAX_LENGTH",
+    "MAX_SYMBOLIC_SIZE",
     "default_scope",
     "function_names",
     "parse",
     "parse_declaration",
+    "parse_declarations",
     "parse_shape",
     "tokenize",
 ]
 
 MAX_DEPTH = 200
 MAX_EXPONENT = 64  # |numeric exponent| must be <= this
-MAX_CONSTANT_BITS = 4096  # folded constants larger than about 2**4096 are rejected
-MAX_SYMBOLIC_SIZE = 40  # larger symbolic constants (exp(1) + exp(2) + ...) are made numeric
 
 DEFAULT_SHAPES: dict[str, tuple] = {
     "w": (ir.dim("n"),),
@@ -92,8 +95,6 @@ _BINARY: dict[str, tuple[int, Callable]] = {
     ".": (_PRODUCT_BP, ir.dot),
 }
 _BUILD_ERRORS = (SymderivError, TypeError, ValueError, ArithmeticError)
-_TOO_LARGE = f"constant is too large (more than {MAX_CONSTANT_BITS} bits)"
-_NON_FINITE = (mpmath.libmp.finf, mpmath.libmp.fninf, mpmath.libmp.fnan)
 
 
 def default_scope() -> dict[str, ir.Node]:
@@ -141,6 +142,8 @@ class _Parser:
         self.dims = _dimensions(scope)
         self.pos = 0
         self.depth = 0
+        self.forms = functions.ScalarForms()
+        self.seen: set = set()  # values of constants already checked
 
     # ----------------------------------------------------------------- token helpers
 
@@ -182,9 +185,10 @@ class _Parser:
         try:
             if self.depth > MAX_DEPTH + 1:
                 raise self.error(f"expression is nested deeper than {MAX_DEPTH} levels", self.peek().column)
-            left = self.prefix(self.advance())
+            start = self.peek()
+            left = self.defined(self.prefix(self.advance()), start)
             while _left_power(self.peek()) > rbp:
-                left = self.infix(left, self.advance())
+                left = self.defined(self.infix(left, self.advance()), start)
             return left
         finally:
             self.depth -= 1
@@ -192,7 +196,10 @@ class _Parser:
     def prefix(self, token: Token) -> ir.Node:
         """An operand starting with ``token``."""
         if token.kind == "num":
-            return self.checked(ir.Const(_number(token)), token.column)
+            value = _number(token)
+            if constant_problem(value):
+                raise self.error(f"constant {token.text} {constant_problem(value)}", token.column)
+            return self.checked(ir.Const(value), token.column)
         if token.kind == "name" and self.at("("):
             builder, arity = self.callee(token)
             return self.call(token, builder, arity, self.arguments(self.advance()))
@@ -217,7 +224,17 @@ class _Parser:
                 raise self.transpose_hint(left, token)
             return self.power(left, token, start, self.expression(_POWER_BP - 1))
         bp, builder = _BINARY[token.text]
-        return self.build(token.column, builder, left, self.expression(bp))
+        start = self.peek()
+        right = self.expression(bp)
+        shown = _clip(self.text[start.column - 1 : self.peek().column - 1].strip())
+        if token.text == "/" and self.is_zero(right):
+            raise self.error(f"division by zero: {shown} is 0", start.column)
+        if token.text == "/" and isinstance(right, ir.Const) and right.value and not right.value.free_symbols:
+            problem = constant_problem(1 / right.value)
+            if problem:
+                inverse = f"1/{shown}" if shown.startswith("(") else f"1/({shown})"
+                raise self.error(f"division by {shown}: {inverse} {problem}", start.column)
+        return self.build(token.column, builder, left, right)
 
     def transpose_hint(self, left: ir.Node, token: Token) -> ParseError:
         """The error for ``w^T``: a transpose written as a power, with what to write instead."""
@@ -345,7 +362,7 @@ class _Parser:
         if abs(value) > MAX_EXPONENT:
             size = "larger than" if value > 0 else "smaller than"
             bound = MAX_EXPONENT if value > 0 else -MAX_EXPONENT
-            raise self.error(f"exponent {_format(value)} is {size} {bound}", start.column)
+            raise self.error(f"exponent {_format(value, bound)} is {size} {bound}", start.column)
         if isinstance(base, ir.Const) and not isinstance(value, sympy.Integer):
             base = _numeric(base)  # no root extraction from huge integers
         return self.build(token.column, ir.power, base, exponent)
@@ -360,7 +377,37 @@ class _Parser:
             raise self.error("expression is nested too deeply to build", column) from None
         except _BUILD_ERRORS as exc:
             raise self.error(str(exc), column) from None
+        for arg in node.args:  # constants the builder made: 1/c for a division by c
+            if isinstance(arg, ir.Const) and arg.value not in self.seen:
+                self.checked(arg, column)
+        self.seen.update(a.value for a in args if isinstance(a, ir.Const))
         return self.checked(node, column)
+
+    def is_zero(self, node: ir.Node) -> bool:
+        """Whether ``node`` is zero as written (b - b, 0 / c): a denominator that must be refused."""
+        if isinstance(node, ir.Zero):
+            return True
+        if isinstance(node, ir.Const):  # a zero constant: ir.div says so
+            return False
+        form = self.forms.form(node)
+        return form is not None and form == 0
+
+    def defined(self, node: ir.Node, start: Token) -> ir.Node:
+        """``node`` (written from ``start`` on), unless it has one value that is not a finite real."""
+        if isinstance(node, ir.Const) or not node.elementwise:
+            return node
+        shown = _clip(self.text[start.column - 1 : self.peek().column - 1].strip())
+        form = self.forms.form(node)
+        reason = constant_problem(form) if form is not None and form.is_number else ""
+        if reason:
+            message = f"{shown} equals {describe_constant(form)} for every value of its symbols, which {reason}"
+            raise self.error(message, start.column)
+        slope = self.forms.constant_slope(node)
+        if slope is None or not slope[1].is_number or not constant_problem(slope[1]):
+            return node
+        value, derivative = describe_constant(slope[0]), describe_constant(slope[1])
+        message = f"{shown} has no derivative: its operand is always {value}, where the derivative is {derivative}"
+        raise self.error(message, start.column)
 
     def checked(self, node: ir.Node, column: int) -> ir.Node:
         """``node``, after checking that a constant is a finite real number of bounded size.
@@ -370,7 +417,7 @@ class _Parser:
         """
         if not isinstance(node, ir.Const):
             return node
-        value, problem = _tame(node.value)
+        value, problem = tame_constant(node.value)
         if problem:
             raise self.error(problem, column)
         return node if value is node.value else ir.Const(value)
@@ -397,36 +444,9 @@ def _left_power(token: Token) -> int:
     return _POSTFIX_BP if token.text in (".T", "'") else 0
 
 
-def _tame(value) -> tuple[object, str]:
-    """A folded constant (its Float value if its expression is large) and why it is rejected."""
-    if not isinstance(value, sympy.Basic) or value.free_symbols:
-        return value, ""  # e.g. 1/N: an expression in dimensions
-    if isinstance(value, sympy.Rational):
-        bits = value.p.bit_length() + value.q.bit_length()
-        return value, _TOO_LARGE if bits > MAX_CONSTANT_BITS else ""
-    number = _evaluate(value)
-    if number is None:
-        shown = str(value) if _tree_size(value) <= MAX_SYMBOLIC_SIZE else "a non-real value"
-        return value, f"constant evaluates to {shown}, which is not a finite real number"
-    _, mantissa, exponent, bitcount = number._mpf_
-    if mantissa and exponent + bitcount > MAX_CONSTANT_BITS:
-        return value, _TOO_LARGE
-    small = isinstance(value, sympy.Float) or _tree_size(value) <= MAX_SYMBOLIC_SIZE
-    return (value if small else number), ""
-
-
-def _evaluate(value) -> sympy.Float | None:
-    """A numeric constant as a finite sympy.Float, or None if it has no finite real value."""
-    if isinstance(value, sympy.Float):
-        number = value
-    else:
-        try:
-            number = value.evalf(15)
-        except _BUILD_ERRORS:
-            return None
-    if not isinstance(number, sympy.Float) or number._mpf_ in _NON_FINITE:
-        return None
-    return number
+def _clip(text: str, width: int = 40) -> str:
+    """``text`` cut to ``width`` characters for an error message."""
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _numeric_exponent(node: ir.Node):
@@ -450,19 +470,15 @@ def _numeric(node: ir.Const) -> ir.Const:
     return node if number is None else ir.Const(number)
 
 
-def _tree_size(value: sympy.Basic) -> int:
-    """The number of nodes of a SymPy expression, counting at most MAX_SYMBOLIC_SIZE + 1."""
-    count = 0
-    for _ in sympy.preorder_traversal(value):
-        count += 1
-        if count > MAX_SYMBOLIC_SIZE:
-            break
-    return count
-
-
-def _format(value) -> str:
-    """A number for an error message."""
+def _format(value, bound: int) -> str:
+    """A number for an error message, with enough digits to tell it from ``bound``."""
     if isinstance(value, sympy.Rational):
-        return str(value)
+        return describe_constant(value)
     number = float(value)
-    return f"{number:g}" if abs(number) != float("inf") else str(value)
+    if abs(number) == float("inf"):
+        return str(value)
+    for digits in range(6, 18):
+        shown = f"{number:.{digits}g}"
+        if float(shown) != bound:
+            return shown
+    return repr(number)

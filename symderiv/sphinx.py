@@ -35,6 +35,7 @@ from sphinx.util.nodes import make_id
 
 from . import __version__, catalog
 from .errors import SymderivError, did_you_mean
+from .limits import time_budget, time_limit
 from .render import view
 from .render.latex import LatexIRPrinter, shape_latex
 from .render.markdown import LatexNotation, latex_lines
@@ -250,10 +251,17 @@ class SymderivDirective(SphinxDirective):
         try:
             check_options(self.options, list(self.option_spec))
             parts = parse_show(self.options.get("show"))
-            out = derivation_nodes(derivation_for(self.options), parts, self.env.docname)
+            with self.time_limit():
+                out = derivation_nodes(derivation_for(self.options), parts, self.env.docname)
         except (OptionError, SymderivError) as error:
             return [self.warn(error)]
         return self.located(out)
+
+    def time_limit(self):
+        """The last-resort guard: a directive that runs longer than ``symderiv_time_limit`` seconds
+        (default: $SYMDERIV_TIME_LIMIT, else 60) becomes a warning and the build goes on."""
+        seconds = time_budget(getattr(self.config, "symderiv_time_limit", None))
+        return time_limit(seconds, f"the {self.name} directive")
 
     def warn(self, error: Exception) -> nodes.system_message:
         """A warning at the directive's line (Sphinx prints it with the file and line)."""
@@ -288,7 +296,8 @@ class CatalogDirective(SymderivDirective):
                 hint = did_you_mean(kind, list(KINDS)) or f" (choose from {', '.join(KINDS)})"
                 raise OptionError(f"unknown kind '{kind}'{hint}")
             parts = parse_show(self.options.get("show"))
-            sections = [self.section(kind, entry, parts) for entry in _entries(kind)]
+            with self.time_limit():
+                sections = [self.section(kind, entry, parts) for entry in _entries(kind)]
         except (OptionError, SymderivError) as error:
             return [self.warn(error)]
         return self.located(sections)
@@ -322,4 +331,5 @@ def _entries(kind: str) -> list:
 def setup(app) -> dict:
     app.add_directive("symderiv", SymderivDirective)
     app.add_directive("symderiv-catalog", CatalogDirective)
+    app.add_config_value("symderiv_time_limit", None, "env")
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

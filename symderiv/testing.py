@@ -30,27 +30,44 @@ class GradientMismatch(AssertionError):
 # --------------------------------------------------------------------------- errors
 
 
-def relative_errors(a, b) -> np.ndarray:
-    """Element-wise ``|a - b| / max(1, |a|, |b|)``; inf where either value is not finite.
+FLOOR = 1e-6
+"""The smallest scale an error is measured against: the default finite-difference step. Central
+differences with this step are good to about 1e-10 for values of order 1, so a gradient smaller
+than the floor is compared absolutely, in units of the floor (a sign flip of a gradient of 1e-8
+is an error of 2e-2), instead of against a floor of 1 that would hide it."""
 
-    The floor of 1 makes the measure absolute for values near 0 (so two tiny gradients never
-    blow up) and relative for large ones. It is symmetric in ``a`` and ``b``.
+
+def relative_errors(a, b, *, floor: float = FLOOR) -> np.ndarray:
+    """Element-wise ``|a - b| / scale`` with ``scale = max(floor, max|a|, max|b|)`` over the
+    whole arrays (the gradient's own scale); inf where either value is not finite.
+
+    Scaling by the largest element, not each element, keeps an element that should be 0 from
+    blowing up; the floor keeps an all-zero gradient from dividing by 0. Symmetric in ``a``, ``b``.
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"cannot compare shapes {a.shape} and {b.shape}")
+    if not floor > 0:
+        raise ValueError(f"the floor must be positive, got {floor!r}")
     with np.errstate(all="ignore"):
-        errors = np.abs(a - b) / np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+        errors = np.abs(a - b) / _scale(a, b, floor)
     same = a == b  # equal infinities compare as exact
     return np.where(same, 0.0, np.where(np.isfinite(errors), errors, np.inf))
 
 
-def relative_error(a, b) -> float:
-    """The largest element-wise ``|a - b| / max(1, |a|, |b|)`` (0.0 for empty arrays).
+def _scale(a: np.ndarray, b: np.ndarray, floor: float) -> float:
+    """The largest finite magnitude in ``a`` and ``b``, at least ``floor``."""
+    magnitudes = np.abs(np.concatenate([a.ravel(), b.ravel()]))
+    finite = magnitudes[np.isfinite(magnitudes)]
+    return max(floor, float(finite.max())) if finite.size else floor
+
+
+def relative_error(a, b, *, floor: float = FLOOR) -> float:
+    """The largest of :func:`relative_errors` (0.0 for empty arrays).
 
     Works for scalars and arrays of equal shape; a NaN or an unmatched infinity gives inf.
     """
-    errors = relative_errors(a, b)
+    errors = relative_errors(a, b, floor=floor)
     return float(errors.max()) if errors.size else 0.0
 
 
@@ -101,6 +118,7 @@ def check_gradient(f: Callable, grad: Callable, params: Params, *, rtol=1e-6, ep
     """Check ``grad(params)`` (name -> array shaped like the parameter) against central
     differences of the scalar ``f(params)``, for every name ``grad`` returns.
 
+    Errors are relative to each gradient's largest element, with the step ``eps`` as the floor.
     Returns the largest :func:`relative_error`; raises :class:`GradientMismatch` naming the
     parameter, the worst element's index and both values when it exceeds ``rtol``.
     """
@@ -112,15 +130,15 @@ def check_gradient(f: Callable, grad: Callable, params: Params, *, rtol=1e-6, ep
     if unknown:
         raise ValueError(f"grad returned gradients for unknown parameter(s) {', '.join(unknown)}")
     numerical = numerical_gradient(f, point, eps, wrt=list(analytic))
-    return max(_compare(name, analytic[name], numerical[name], rtol) for name in analytic)
+    return max(_compare(name, analytic[name], numerical[name], rtol, eps) for name in analytic)
 
 
-def _compare(name: str, analytic, numerical, rtol: float) -> float:
+def _compare(name: str, analytic, numerical, rtol: float, floor: float) -> float:
     analytic = np.asarray(analytic, dtype=float)
     numerical = np.asarray(numerical, dtype=float)
     if analytic.shape != numerical.shape:
         raise GradientMismatch(name, (), f"shape {analytic.shape}", f"shape {numerical.shape}", np.inf, rtol)
-    errors = relative_errors(analytic, numerical)
+    errors = relative_errors(analytic, numerical, floor=floor)
     if errors.size == 0:
         return 0.0
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)), errors.shape))

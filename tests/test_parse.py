@@ -488,7 +488,7 @@ def test_constant_folding_stays_cheap():
     nested = parse("sin(" * 40 + "2" + ")" * 40)
     assert isinstance(nested, ir.Const) and isinstance(nested.value, sympy.Float)
     assert isinstance(parse("+".join([f"exp({i})" for i in range(60)])), ir.Const)
-    assert isinstance(parse("sqrt((3^40)^40 + 1)").value, sympy.Float)
+    assert isinstance(parse("sqrt((3^40)^12 + 1)").value, sympy.Float)
     # towers that would need astronomically many digits are rejected, not evaluated
     assert "too large" in error_of("relu(sin(exp(exp(exp(3)))))").message
     assert "too large" in error_of("exp(exp(exp(exp(5))))").message

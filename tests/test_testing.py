@@ -46,8 +46,10 @@ def kinks(p):
 
 def test_relative_error_scalars():
     assert relative_error(1.0, 1.0) == 0.0
-    assert relative_error(0.0, 1e-8) == pytest.approx(1e-8)  # absolute below 1
-    assert relative_error(1000.0, 1001.0) == pytest.approx(1 / 1001)  # relative above 1
+    assert relative_error(0.0, 1e-8) == pytest.approx(1e-2)  # in units of the floor (1e-6) below it
+    assert relative_error(1e-8, -1e-8) == pytest.approx(2e-2)  # a small sign flip is not hidden
+    assert relative_error(0.0, 1e-8, floor=1e-9) == pytest.approx(1.0)
+    assert relative_error(1000.0, 1001.0) == pytest.approx(1 / 1001)  # relative above it
     assert relative_error(-3.0, 3.0) == pytest.approx(2.0)
     assert relative_error(np.float64(2.0), 2) == 0.0
 
@@ -56,7 +58,8 @@ def test_relative_error_arrays_take_the_worst_element():
     a = np.array([1.0, 100.0, 0.0])
     b = np.array([1.0, 101.0, 1e-3])
     assert relative_error(a, b) == pytest.approx(1 / 101)
-    np.testing.assert_allclose(relative_errors(a, b), [0.0, 1 / 101, 1e-3])
+    # every element is measured against the array's own scale, its largest magnitude
+    np.testing.assert_allclose(relative_errors(a, b), [0.0, 1 / 101, 1e-3 / 101])
 
 
 def test_relative_error_is_symmetric():
@@ -67,7 +70,7 @@ def test_relative_error_is_symmetric():
 def test_relative_error_zeros_and_empty():
     assert relative_error(np.zeros((2, 3)), np.zeros((2, 3))) == 0.0
     assert relative_error(np.zeros(0), np.zeros(0)) == 0.0
-    assert relative_error(np.zeros(3), np.full(3, 1e-12)) == pytest.approx(1e-12)
+    assert relative_error(np.zeros(3), np.full(3, 1e-12)) == pytest.approx(1e-6)  # 1e-12 / floor
 
 
 def test_relative_error_non_finite():
@@ -81,6 +84,8 @@ def test_relative_error_non_finite():
 def test_relative_error_shape_mismatch():
     with pytest.raises(ValueError, match="shapes"):
         relative_error(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="floor"):
+        relative_error(1.0, 1.0, floor=0.0)
 
 
 # --------------------------------------------------------------------------- numerical_gradient
@@ -147,7 +152,7 @@ def test_rejects_gradient_off_by_one_percent():
     w = np.array([0.1, -0.2, 2.5])
     with pytest.raises(GradientMismatch, match="'w'") as info:
         check_gradient(sum_of_squares, lambda p: {"w": 2.02 * p["w"]}, {"w": w})
-    assert info.value.name == "w" and info.value.index == (2,)  # the only element above the floor of 1
+    assert info.value.name == "w" and info.value.index == (2,)  # the largest error against one scale
     assert info.value.analytic == pytest.approx(5.05)
     assert info.value.numerical == pytest.approx(5.0)
     assert "5.05" in str(info.value) and "(2,)" in str(info.value)
@@ -163,7 +168,8 @@ def test_rejects_a_single_wrong_element():
 
     with pytest.raises(GradientMismatch, match=r"'w' is wrong at index \(1,\)") as info:
         check_gradient(relu_loss, wrong, params)
-    assert info.value.error == pytest.approx(1e-4, rel=1e-2)
+    scale = np.abs(relu_loss_grad(params)["w"]).max()  # the error is relative to the gradient's scale
+    assert info.value.error == pytest.approx(1e-4 / scale, rel=1e-2)
 
 
 def test_rejects_wrong_scalar_parameter_gradient():

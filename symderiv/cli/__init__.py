@@ -7,8 +7,10 @@ import importlib
 import sys
 
 from ..errors import ParseError, SymderivError
+from ..limits import DEFAULT_TIME_LIMIT, TIME_LIMIT_VARIABLE, time_budget, time_limit
 
 SUBCOMMANDS = ("derive", "list", "demo", "codegen", "check")
+UNGUARDED = ("check",)  # runs the user's module in its own process, with its own timeout
 
 
 PREFIX = "symderiv: error: "  # how every error the command line reports begins
@@ -32,6 +34,10 @@ def build_parser() -> Parser:
         epilog="Run 'symderiv COMMAND --help' for the options and examples of a command.",
     )
     parser.add_argument("--version", action="version", version=f"symderiv {_version()}")
+    parser.add_argument(
+        "--time-limit", metavar="SECONDS", default=None,
+        help=f"stop a command that runs longer (default {DEFAULT_TIME_LIMIT:g}, or ${TIME_LIMIT_VARIABLE}; 0: none)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in SUBCOMMANDS:
         try:
@@ -51,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "run", None):
             parser.print_help(sys.stderr)
             return 2
-        return args.run(args) or 0
+        if args.command in UNGUARDED:
+            return args.run(args) or 0
+        with time_limit(time_budget(args.time_limit), f"'symderiv {args.command}'"):
+            return args.run(args) or 0
     except UsageError as error:
         return _fail(f"{PREFIX}{error}", 2)
     except ParseError as error:

@@ -1,9 +1,21 @@
-"""``symderiv check``: compare a generated module with central differences."""
+"""``symderiv check``: compare a generated module with central differences, in a child process.
+
+The module's code runs in a separate Python process with a time limit, so a module that exits,
+raises, hangs or returns gradients of the wrong number, order or shape ends as a FAILED line and
+exit status 1, never as a traceback, a hang or a pass.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
+import ast
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from . import UsageError
@@ -11,23 +23,31 @@ from . import UsageError
 EXAMPLES = """examples:
   symderiv codegen --activation relu --loss mse -o relu_mse.py
   symderiv check relu_mse.py
-  symderiv check relu_mse.py --seed 3 --rtol 1e-7
+  symderiv check relu_mse.py --seed 3 --rtol 1e-7 --timeout 10
 
-Exit status: 0 when every gradient (and the Hessian) matches, 1 when one does not,
-2 for a usage error (no such file, not a module symderiv generated).
+check imports and runs the module's code (in a child Python process, stopped after --timeout
+seconds): check only modules you trust, such as those 'symderiv codegen' wrote.
+
+Exit status: 0 when every gradient (and the Hessian) matches, 1 when one does not or the module
+exits, raises, hangs or returns gradients of the wrong number or shape, 2 for a usage error (no
+such file, not a module symderiv generated, a bad option).
 """
 
 SIZES = {"N": 6}  # samples; every other dimension gets DEFAULT_SIZE
 DEFAULT_SIZE = 3
 ATTEMPTS = ((1.0, 0.0), (0.3, 0.0), (0.05, 0.25), (0.05, 0.5), (0.01, 0.1))  # (scale, offset of scalars)
+DEFAULT_TIMEOUT = 60.0
+MAX_SOURCE_BYTES = 16 * 2**20  # larger than any generated module
+REQUIRED = ("grad", "_SHAPES", "_WRT")
+_CHILD = "from symderiv.cli.check_cmd import child_main; child_main()"
 
 
 def register(commands) -> None:
     parser = commands.add_parser(
         "check",
         help="check a generated module's gradients and Hessian against central differences",
-        description="Import a generated module and compare grad (and hessian) with central differences "
-        "on random data away from kinks.",
+        description="Run a generated module in a child process (this imports and runs its code) and "
+        "compare grad (and hessian) with central differences on random data away from kinks.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -37,44 +57,229 @@ def register(commands) -> None:
         "--rtol",
         type=float,
         default=1e-6,
-        help="largest relative error accepted for grad (default 1e-6; 10x for hessian)",
+        help="largest error accepted for grad, relative to the gradient's largest element "
+        "(0 < RTOL < 1; default 1e-6; 10x for hessian)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds the module may run before the check fails (default {DEFAULT_TIMEOUT:g})",
     )
     parser.set_defaults(run=run)
 
 
+# --------------------------------------------------------------------------- the parent
+
+
 def run(args) -> int:
-    module = load_module(args.module)
-    point = finite_point(module, args.seed)
-    errors = compare(module, point)
-    print(f"{Path(args.module).name}: N = {len(point[_data_matrix(module)])}, seed {args.seed}")
-    failed = False
-    for label, error in errors.items():
-        limit = args.rtol * (10 if label == "hessian" else 1)
-        ok = error <= limit
-        failed |= not ok
-        print(
-            f"  {label:<12} largest relative error {error:.2e}  {'ok' if ok else f'FAILED (> {limit:.0e})'}"
+    rtol = _positive(args.rtol, "--rtol", below_one=True)
+    timeout = _positive(getattr(args, "timeout", DEFAULT_TIMEOUT), "--timeout")
+    path = module_path(args.module)
+    outcome = run_child(path, args.seed, timeout)
+    if "usage" in outcome:
+        raise UsageError(outcome["usage"])
+    return report(path, args.seed, rtol, outcome)
+
+
+def _positive(value, option: str, below_one: bool = False) -> float:
+    """``value`` as a finite float above 0 (and below 1 when ``below_one``), else UsageError."""
+    number = float(value)
+    if not (math.isfinite(number) and number > 0 and (number < 1 or not below_one)):
+        bounds = "a number between 0 and 1" if below_one else "a positive number of seconds"
+        raise UsageError(f"{option} must be {bounds}, got {value!r}")
+    return number
+
+
+def module_path(text: str) -> Path:
+    """The path of a module that looks generated, checked without running any of its code."""
+    path = Path(text)
+    if not path.is_file():
+        raise UsageError(f"{text}: no such file")
+    if path.suffix != ".py":
+        raise UsageError(f"{text} is not a Python module (.py)")
+    if path.stat().st_size > MAX_SOURCE_BYTES:
+        raise UsageError(f"{text} is larger than {MAX_SOURCE_BYTES >> 20} MiB: not a generated module")
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))  # parsed, never executed here
+    except (SyntaxError, ValueError) as error:
+        raise UsageError(f"{text} is not an importable module: {_one_line(error)}") from None
+    if not set(REQUIRED) <= _top_level_names(tree):
+        raise UsageError(f"{text} is not a module generated by 'symderiv codegen'")
+    return path
+
+
+def _top_level_names(tree: ast.Module) -> set:
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def run_child(path: Path, seed: int, timeout: float) -> dict:
+    """Run the check in a child process; its outcome, or a failure saying how the child ended."""
+    with tempfile.TemporaryDirectory(prefix="symderiv-check-") as folder:
+        result, log = Path(folder) / "result", Path(folder) / "stderr"
+        argv = [sys.executable, "-c", _CHILD, str(path.resolve()), str(seed), str(result)]
+        with open(log, "wb") as stderr:
+            status = _wait(argv, stderr, timeout)
+        lines = result.read_text(encoding="utf-8", errors="replace").splitlines() if result.exists() else []
+        last_error = (
+            next(reversed(log.read_text(errors="replace").strip().splitlines()), "") if log.exists() else ""
         )
+    return _outcome(lines, status, timeout, last_error)
+
+
+def _wait(argv: list, stderr, timeout: float) -> int | None:
+    """The child's exit status, or None when it ran longer than ``timeout`` and was killed."""
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        env=_child_environment(),
+        start_new_session=hasattr(os, "killpg"),
+    )
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    finally:
+        if process.poll() is None:
+            _kill(process)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """Kill the child and whatever it started (it leads its own session), then reap it."""
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def _child_environment() -> dict:
+    """This process's environment, with the folder this symderiv came from first on the path."""
+    root = str(Path(__file__).resolve().parent.parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def _outcome(lines: list, status: int | None, timeout: float, last_error: str) -> dict:
+    stage = next((line[6:] for line in reversed(lines) if line.startswith("stage ")), "starting")
+    if lines and lines[-1].startswith("{"):
+        try:
+            return json.loads(lines[-1])
+        except ValueError:
+            pass
+    if status is None:
+        return {"failure": f"the module did not finish within {timeout:g} s (in {stage})"}
+    detail = f": {last_error}" if last_error else ""
+    return {"failure": f"the check process ended with status {status} in {stage} without a result{detail}"}
+
+
+def report(path: Path, seed: int, rtol: float, outcome: dict) -> int:
+    """Print the result lines; 0 when everything matches, else 1."""
+    size = f"N = {outcome['N']}, " if "N" in outcome else ""
+    print(f"{path.name}: {size}seed {seed}")
+    if "failure" in outcome:
+        print(f"  FAILED: {_one_line(outcome['failure'])}")
+        print("FAILED")
+        return 1
+    failed = False
+    for label, error in outcome["errors"].items():
+        limit = rtol * (10 if label == "hessian" else 1)
+        ok = float(error) <= limit
+        failed |= not ok
+        verdict = "ok" if ok else f"FAILED (> {limit:.0e})"
+        print(f"  {label:<12} largest relative error {float(error):.2e}  {verdict}")
     print("FAILED" if failed else "OK")
     return 1 if failed else 0
 
 
-def load_module(path_text: str):
-    """Import a generated module from its path (importlib; the file is never exec'd as text)."""
-    path = Path(path_text)
-    if not path.is_file():
-        raise UsageError(f"{path_text}: no such file")
-    spec = importlib.util.spec_from_file_location(f"_symderiv_checked_{path.stem}", path)
-    if spec is None or spec.loader is None or path.suffix != ".py":
-        raise UsageError(f"{path_text} is not a Python module (.py)")
-    module = importlib.util.module_from_spec(spec)
+def _one_line(error) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+# --------------------------------------------------------------------------- the child
+
+
+class Failure(Exception):
+    """The module misbehaved: reported as a FAILED line."""
+
+
+def child_main() -> None:
+    """Entry point of the child process: ``MODULE SEED RESULT`` in ``sys.argv[1:]``."""
+    path, seed, result = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    fd = os.open(result, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # before any module code runs
+
+    def note(line: str) -> None:
+        os.write(fd, (line + "\n").encode("utf-8", "replace"))
+
     try:
-        spec.loader.exec_module(module)
-    except (SyntaxError, ImportError) as error:
-        raise UsageError(f"{path_text} is not an importable module: {error}") from None
-    if not all(hasattr(module, name) for name in ("grad", "_SHAPES", "_WRT")):
-        raise UsageError(f"{path_text} is not a module generated by 'symderiv codegen'")
+        outcome = measure(Path(path), seed, note)
+    except UsageError as error:
+        outcome = {"usage": str(error)}
+    except Failure as error:
+        outcome = {"failure": str(error)}
+    note(json.dumps(outcome))
+    os.close(fd)
+
+
+def _call(what: str, note, function, *args):
+    """``function(*args)``; any way it ends other than returning is a :class:`Failure`."""
+    note(f"stage {what}")
+    try:
+        return function(*args)
+    except (Failure, UsageError):
+        raise
+    except SystemExit as error:
+        raise Failure(f"the module exited (status {error.code!r}) in {what}") from None
+    except BaseException as error:  # noqa: BLE001 (the module's code may raise anything)
+        message = _one_line(error)
+        raise Failure(f"{what} raised {type(error).__name__}{': ' if message else ''}{message}") from None
+
+
+def measure(path: Path, seed: int, note) -> dict:
+    """Import the module and measure the largest relative error of each gradient (and Hessian)."""
+    module = _call("import", note, _import, path)
+    point = _call("loss", note, finite_point, module, seed)
+    return {"N": len(point[_data_matrix(module)]), "errors": compare(module, point, note)}
+
+
+def _import(path: Path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_symderiv_checked_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"{path} is not a Python module (.py)")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not _looks_generated(module):
+        raise UsageError(f"{path} is not a module generated by 'symderiv codegen'")
     return module
+
+
+def _looks_generated(module) -> bool:
+    shapes, wrt = getattr(module, "_SHAPES", None), getattr(module, "_WRT", None)
+    return (
+        callable(getattr(module, "grad", None))
+        and isinstance(shapes, dict)
+        and bool(shapes)
+        and all(isinstance(s, tuple) and all(isinstance(d, (int, str)) for d in s) for s in shapes.values())
+        and isinstance(wrt, tuple)
+        and bool(wrt)
+        and all(name in shapes for name in wrt)
+    )
 
 
 def _value_function(module):
@@ -101,37 +306,80 @@ def finite_point(module, seed: int) -> dict:
             )
             value = rng.standard_normal(dims) * (scale if name in module._WRT or not shape else 1.0)
             point[name] = value + offset if not shape else value
-        if np.isfinite(_value_function(module)(*point.values())):
+        if np.all(np.isfinite(_value_function(module)(*point.values()))):
             return point
-    raise UsageError("found no point where the module's value is finite")
+    raise Failure("found no point where the module's value is finite")
 
 
-def compare(module, point: dict) -> dict:
+def compare(module, point: dict, note) -> dict:
     """The largest relative error of each gradient, and of the Hessian if the module has one."""
-    import numpy as np
-
     from ..testing import numerical_gradient, relative_error
 
-    names = list(point)
     value = _value_function(module)
-
-    def f(params):
-        return value(*params.values())
-
-    analytic = dict(zip(module._WRT, module.grad(*point.values())))
-    numerical = numerical_gradient(f, point, wrt=list(module._WRT))
+    analytic = _call("grad", note, _gradients, module, point)
+    numerical = _call(
+        "loss", note, lambda: numerical_gradient(lambda p: value(*p.values()), point, wrt=module._WRT)
+    )
     errors = {f"grad {name}": relative_error(analytic[name], numerical[name]) for name in module._WRT}
     if hasattr(module, "hessian"):
-        flat = _flatten(point, module._WRT)
-        columns = []
-        for k in range(flat.size):
-            step = np.zeros(flat.size)
-            step[k] = 1e-6
-            up = _flatten_grad(module, _unflatten(point, module._WRT, flat + step), names)
-            down = _flatten_grad(module, _unflatten(point, module._WRT, flat - step), names)
-            columns.append((up - down) / 2e-6)
-        errors["hessian"] = relative_error(module.hessian(*point.values()), np.column_stack(columns))
+        expected = _call("grad", note, _hessian_by_differences, module, point)
+        errors["hessian"] = relative_error(_call("hessian", note, _hessian, module, point), expected)
     return errors
+
+
+def _gradients(module, point: dict) -> dict:
+    """grad's values by parameter name, after checking their number and shapes."""
+    import numpy as np
+
+    values = module.grad(*point.values())
+    wrt = module._WRT
+    if not isinstance(values, (tuple, list)) or len(values) != len(wrt):
+        count = f"{len(values)} values" if isinstance(values, (tuple, list)) else f"a {type(values).__name__}"
+        raise Failure(
+            f"grad returned {count}, expected {len(wrt)} gradients ({', '.join(wrt)}), in that order"
+        )
+    gradients = {}
+    for name, value in zip(wrt, values):
+        array = _float_array(value, f"the gradient of {name}")
+        if array.shape != np.shape(point[name]):
+            raise Failure(
+                f"grad returned shape {array.shape} for {name}, expected {np.shape(point[name])} "
+                f"(gradients in the order {', '.join(wrt)})"
+            )
+        gradients[name] = array
+    return gradients
+
+
+def _float_array(value, what: str):
+    import numpy as np
+
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise Failure(f"{what} is not an array of numbers: {type(value).__name__}") from None
+
+
+def _hessian(module, point: dict):
+    array = _float_array(module.hessian(*point.values()), "the hessian")
+    size = len(_flatten(point, module._WRT))
+    if array.shape != (size, size):
+        raise Failure(f"hessian returned shape {array.shape}, expected {(size, size)}")
+    return array
+
+
+def _hessian_by_differences(module, point: dict):
+    """Central differences of the flattened gradients, one column per parameter element."""
+    import numpy as np
+
+    flat = _flatten(point, module._WRT)
+    columns = []
+    for k in range(flat.size):
+        step = np.zeros(flat.size)
+        step[k] = 1e-6
+        up = _flat_gradient(module, _unflatten(point, module._WRT, flat + step))
+        down = _flat_gradient(module, _unflatten(point, module._WRT, flat - step))
+        columns.append((up - down) / 2e-6)
+    return np.column_stack(columns)
 
 
 def _flatten(point: dict, wrt):
@@ -155,7 +403,7 @@ def _unflatten(point: dict, wrt, flat) -> dict:
     return out
 
 
-def _flatten_grad(module, point: dict, names: list):
+def _flat_gradient(module, point: dict):
     import numpy as np
 
-    return np.concatenate([np.ravel(g) for g in module.grad(*(point[n] for n in names))])
+    return np.concatenate([np.ravel(g) for g in _gradients(module, point).values()])

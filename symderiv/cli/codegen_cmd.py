@@ -6,7 +6,7 @@ import argparse
 import shlex
 from pathlib import Path
 
-from .io import write_output
+from .io import read_prefix, write_output
 from .spec import add_spec_options, build, wrt_names
 
 EXAMPLES = """examples:
@@ -39,7 +39,7 @@ def register(commands) -> None:
         help="write the module to FILE atomically ('-', the default: stdout)",
     )
     output.add_argument(
-        "--force", action="store_true", help="overwrite FILE even if it is not a module symderiv generated"
+        "--force", action="store_true", help="overwrite FILE even if it is not a module symderiv generated (only ever a regular file)"
     )
     hessian = output.add_mutually_exclusive_group()
     hessian.add_argument(
@@ -88,11 +88,11 @@ def command_line(args) -> str:
 
 
 def is_generated(path: Path) -> bool:
-    """True for a file whose first line is symderiv's generated-module marker."""
+    """True for a regular file whose first line is symderiv's generated-module marker.
+
+    Reads at most a small prefix: a device, a FIFO or an endless file is never read to its end.
+    """
     from ..codegen import MARKER
 
-    try:
-        with open(path, encoding="utf-8") as stream:
-            return stream.readline().startswith(MARKER)
-    except (OSError, UnicodeDecodeError):
-        return False
+    prefix = read_prefix(path)
+    return prefix is not None and prefix.startswith(MARKER.encode("utf-8"))

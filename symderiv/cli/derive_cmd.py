@@ -45,7 +45,9 @@ def register(commands) -> None:
         "--standalone", action="store_true", help="a complete LaTeX document (compiles with pdflatex)"
     )
     output.add_argument("--output", "-o", metavar="FILE", help="write to FILE atomically ('-': stdout)")
-    output.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    output.add_argument(
+        "--force", action="store_true", help="overwrite FILE if it exists (only ever a regular file)"
+    )
     parser.set_defaults(run=run)
 
 

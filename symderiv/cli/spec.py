@@ -97,7 +97,7 @@ def _target(args):
     import symderiv
 
     from ..kinks import check_convention
-    from ..parse import parse_declaration
+    from ..parse import parse_declarations
 
     check_convention(args.kink)
     layers, regularizers = getattr(args, "layer", None) or [], getattr(args, "regularizer", None) or []
@@ -108,7 +108,7 @@ def _target(args):
     if args.expr is not None:
         if args.activation or args.loss:
             raise UsageError("--expr cannot be combined with --activation or --loss")
-        return symderiv.expression(args.expr, let=dict(parse_declaration(text) for text in args.let))
+        return symderiv.expression(args.expr, let=parse_declarations(args.let))
     if args.let:
         raise UsageError("--let declares symbols for --expr only")
     if args.loss is not None:

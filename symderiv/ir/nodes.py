@@ -3,12 +3,16 @@ and JSON content; the smart constructors in :mod:`.build` add the algebraic iden
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import sympy
 
 from ..errors import ShapeError
 from .node import Node
 from .shapes import Shape, as_dim, common_shape, elementwise_shape, mismatch, shape_str
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 # --------------------------------------------------------------------------- leaves
 
@@ -19,6 +23,8 @@ class Symbol(Node):
     __slots__ = ("name",)
 
     def __init__(self, name: str, shape: Shape = ()):
+        if not isinstance(name, str) or not _IDENTIFIER.match(name):
+            raise ShapeError(f"a symbol's name must be an identifier (letters, digits, _), not {name!r:.60}")
         self.name = name
         super().__init__((), tuple(as_dim(d) for d in shape))
 

@@ -33,7 +33,9 @@ def tex_prose(text) -> str:
         return text.render(tex_prose, _TEX_FORMULA)
     out = []
     for char in text:
-        if char in _TEX_SPECIAL:
+        if not char.isprintable():  # a newline would end a comment line; control characters
+            out.append(" ")
+        elif char in _TEX_SPECIAL:
             out.append(_TEX_SPECIAL[char])
         elif char in _TEX_MATH:
             out.append(f"${_TEX_MATH[char]}$")

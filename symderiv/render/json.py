@@ -18,6 +18,7 @@ import sympy
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from .. import ir
+from ..errors import SymderivError
 from ..functions import CUSTOM_SYMPY_FUNCTIONS, ScalarFunction
 from ..ir import dim_json
 from ..templating import templates_dir
@@ -32,11 +33,29 @@ VERSION = 2
 SCHEMA_FILE = "derivation.schema.json"
 MAX_SREPR_LENGTH = 100_000
 MAX_INTEGER = 2**64
+MAX_DEPTH = 200  # nesting of srepr calls and of tree nodes
+MAX_EXPONENT = 1024  # in a power of two numbers
+MAX_PRECISION = 1024  # bits of a Float
+MAX_NAME_LENGTH = 100
+MAX_PARAMS = 16
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\Z")
+_FUNCTION_NAME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*'*)?\Z")  # relu, relu', or none (inline)
+_FLOAT_TEXT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,4})?\Z")
 _CONSTANT_NAMES = {"true": sympy.true, "false": sympy.false, "E": sympy.E, "pi": sympy.pi, "oo": sympy.oo}
 _STRING_TAKERS = {"Symbol": _IDENTIFIER, "Float": _FLOAT_TEXT}
+_VARIADIC = None
+# the SymPy classes read, each with the number of positional arguments it takes (a further one
+# could be Pow's evaluate, Float's dps or Rational's gcd, which are never read)
+_SYMPY_CLASSES = {
+    **dict.fromkeys(["Add", "Mul", "Max", "Min", "Piecewise", "And", "Or"], _VARIADIC),
+    **dict.fromkeys(["Symbol", "Integer", "Float", "exp", "log", "tanh", "sinh", "cosh", "sin", "cos",
+                     "Abs", "sign", "Not", "sigmoid", "softplus", "log1p"], (1,)),
+    **dict.fromkeys(["Pow", "ExprCondPair", "Equality", "Unequality", "LessThan", "StrictLessThan",
+                     "GreaterThan", "StrictGreaterThan"], (2,)),
+    "Rational": (1, 2),
+}
+_ASSUMPTIONS = frozenset({"real", "positive", "negative", "nonnegative", "nonpositive", "integer", "finite", "nonzero"})
 
 
 # --------------------------------------------------------------------------- writing
@@ -183,94 +202,143 @@ def schema() -> dict:
 # --------------------------------------------------------------------------- reading
 
 
-class UnsafeExpressionError(ValueError):
-    """SymPy text that is not a plain ``srepr`` of allowed classes."""
+class UnsafeExpressionError(SymderivError, ValueError):
+    """SymPy text or a JSON tree that is not a plain, bounded expression of allowed classes."""
 
 
 def parse_srepr(text: str) -> sympy.Basic:
-    """SymPy's ``srepr`` text back to an expression, without eval: only calls of SymPy classes
-    (and symderiv's sigmoid, softplus, log1p) on numbers, tuples and nested calls are read;
-    strings only as a Symbol's name or a Float's digits. Nothing is evaluated while reading."""
+    """SymPy's ``srepr`` text back to an expression, without eval: only calls of allow-listed
+    SymPy classes (and symderiv's sigmoid, softplus, log1p) on bounded numbers, tuples and nested
+    calls are read; strings only as a Symbol's name or a Float's digits; keywords only a Symbol's
+    assumptions and a Float's precision. Nothing is evaluated while reading."""
+    if not isinstance(text, str):
+        raise UnsafeExpressionError(f"srepr text must be a string, not {type(text).__name__}")
     if len(text) > MAX_SREPR_LENGTH:
         raise UnsafeExpressionError(f"srepr text longer than {MAX_SREPR_LENGTH} characters")
     try:
         tree = ast.parse(text, mode="eval")
-    except (SyntaxError, RecursionError, MemoryError) as error:
-        raise UnsafeExpressionError(f"not srepr text: {error}") from None
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+        raise UnsafeExpressionError(f"not srepr text: {_one_line(error)}") from None
     with sympy.evaluate(False):
-        return _read(tree.body)
+        return _read(tree.body, 0)
 
 
-def _read(node):
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())[:120]
+
+
+def _read(node, depth: int):
+    if depth > MAX_DEPTH:
+        raise UnsafeExpressionError(f"srepr text nested deeper than {MAX_DEPTH} levels")
     if isinstance(node, ast.Call):
-        return _call(node)
+        return _call(node, depth + 1)
     if isinstance(node, ast.Tuple):
-        return tuple(_read(e) for e in node.elts)
+        return tuple(_read(e, depth + 1) for e in node.elts)
     if isinstance(node, ast.Name) and node.id in _CONSTANT_NAMES:
         return _CONSTANT_NAMES[node.id]
-    if isinstance(node, ast.Constant) and type(node.value) in (int, bool):
-        if abs(node.value) > MAX_INTEGER:
-            raise UnsafeExpressionError(f"integer {node.value} is too large")
-        return node.value
-    if (
-        isinstance(node, ast.UnaryOp)
-        and isinstance(node.op, ast.USub)
-        and isinstance(node.operand, ast.Constant)
-    ):
-        value = _read(node.operand)
-        if type(value) is int:
-            return -value
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):  # bool too
+        return _bounded_integer(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        if isinstance(node.operand, ast.Constant) and type(node.operand.value) is int:
+            return -_bounded_integer(node.operand.value)
+        if isinstance(node.operand, ast.Name) and node.operand.id == "oo":
+            return sympy.S.NegativeInfinity
     raise UnsafeExpressionError(f"not allowed in an expression: {ast.dump(node)[:80]}")
 
 
-def _call(node: ast.Call):
+def _bounded_integer(value: int) -> int:
+    if abs(value) > MAX_INTEGER:
+        raise UnsafeExpressionError(f"integer {str(value)[:30]}... is larger than 2**64")
+    return value
+
+
+def _call(node: ast.Call, depth: int):
     if not isinstance(node.func, ast.Name):
         raise UnsafeExpressionError("only plain class names may be called")
-    cls = _callable(node.func.id)
-    args = [_string_argument(node.func.id, a) if k == 0 else _read(a) for k, a in enumerate(node.args)]
+    name = node.func.id
+    cls = _callable(name)
+    arities = _SYMPY_CLASSES[name]
+    if arities is not _VARIADIC and len(node.args) not in arities:
+        raise UnsafeExpressionError(f"{name}() takes {' or '.join(map(str, arities))} arguments, not {len(node.args)}")
+    args = [_string_argument(name, a, depth) if k == 0 else _read(a, depth) for k, a in enumerate(node.args)]
     kwargs = {}
     for keyword in node.keywords:
-        value = keyword.value
-        if keyword.arg is None or not isinstance(value, ast.Constant) or type(value.value) not in (int, bool):
-            raise UnsafeExpressionError(f"keyword arguments must be numbers or booleans in {node.func.id}()")
-        kwargs[keyword.arg] = value.value
-    return cls(*args, **kwargs)
+        value = _keyword(name, keyword)  # refuses **mapping, whose arg is None
+        kwargs[str(keyword.arg)] = value
+    if cls is sympy.Pow and len(args) == 2:
+        _check_power(*args)
+    try:
+        return cls(*args, **kwargs)
+    except (TypeError, ValueError, ArithmeticError, AttributeError, IndexError) as error:
+        raise UnsafeExpressionError(f"{name}() cannot take these arguments: {_one_line(error)}") from None
 
 
-def _string_argument(name: str, node):
+def _keyword(name: str, keyword: ast.keyword):
+    """A keyword argument allowed for ``name``: a Symbol's assumption or a Float's precision."""
+    value = keyword.value.value if isinstance(keyword.value, ast.Constant) else None
+    if name == "Symbol" and keyword.arg in _ASSUMPTIONS and type(value) is bool:
+        return value
+    if name == "Float" and keyword.arg == "precision" and type(value) is int and 1 <= value <= MAX_PRECISION:
+        return value
+    raise UnsafeExpressionError(
+        f"keyword argument {keyword.arg or '**'!r} is not allowed in {name}() "
+        f"(only a Symbol's assumptions and a Float's precision up to {MAX_PRECISION})"
+    )
+
+
+def _check_power(base, exponent) -> None:
+    """A power of numbers (its base free of symbols) is only a plain number (or e, pi) raised to
+    a number of magnitude at most ``MAX_EXPONENT``, so computing it later stays cheap."""
+    base, exponent = sympy.sympify(base, strict=True), sympy.sympify(exponent, strict=True)
+    if base.free_symbols:
+        return
+    plain = isinstance(base, (sympy.Number, sympy.NumberSymbol)) and isinstance(exponent, sympy.Number)
+    if not plain or abs(exponent) > MAX_EXPONENT:
+        raise UnsafeExpressionError(
+            f"a power of numbers must be a number raised to a number of magnitude at most {MAX_EXPONENT}"
+        )
+
+
+def _string_argument(name: str, node, depth: int):
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         pattern = _STRING_TAKERS.get(name)
-        if pattern is None or not pattern.match(node.value):
-            raise UnsafeExpressionError(f"{name}() may not take the text {node.value!r}")
+        if pattern is None or len(node.value) > MAX_NAME_LENGTH or not pattern.match(node.value):
+            raise UnsafeExpressionError(f"{name}() may not take the text {node.value[:40]!r}")
         return node.value
-    return _read(node)
+    return _read(node, depth)
 
 
 @cache
 def _callable(name: str):
     custom = {f.__name__: f for f in (*CUSTOM_SYMPY_FUNCTIONS, ExprCondPair)}
-    if name in custom:
-        return custom[name]
-    candidate = getattr(sympy, name, None)
-    if isinstance(candidate, type) and issubclass(candidate, sympy.Basic):
-        return candidate
-    raise UnsafeExpressionError(f"unknown or disallowed name {name!r}")
+    if name not in _SYMPY_CLASSES:
+        raise UnsafeExpressionError(f"unknown or disallowed name {name[:40]!r}")
+    return custom[name] if name in custom else getattr(sympy, name)
 
 
 def read_dim(value):
     """A dimension from its JSON form."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return sympy.Integer(value)
-    if isinstance(value, str) and _IDENTIFIER.match(value):
+        return sympy.Integer(_bounded_integer(value))
+    if isinstance(value, str) and _IDENTIFIER.match(value) and len(value) <= MAX_NAME_LENGTH:
         return ir.dim(value)
     if isinstance(value, str):
         return parse_srepr(value)
-    raise UnsafeExpressionError(f"not a dimension: {value!r}")
+    raise UnsafeExpressionError(f"not a dimension: {value!r:.60}")
 
 
-def _function(data: dict) -> ScalarFunction:
+def _function(data) -> ScalarFunction:
+    if not isinstance(data, dict) or not isinstance(data.get("params"), list):
+        raise UnsafeExpressionError("a function must be an object with a list of params")
+    if len(data["params"]) > MAX_PARAMS:
+        raise UnsafeExpressionError(f"a function may have at most {MAX_PARAMS} params")
+    name = data.get("name")
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _FUNCTION_NAME.match(name):
+        raise UnsafeExpressionError(f"not a function name (an identifier): {name!r:.60}")
     params = tuple(parse_srepr(p) for p in data["params"])
-    return ScalarFunction(data["name"], params, parse_srepr(data["body"]), bool(data["inline"]))
+    if not all(isinstance(p, sympy.Symbol) for p in params):
+        raise UnsafeExpressionError(f"the params of function {name} must be symbols")
+    return ScalarFunction(name, params, parse_srepr(data.get("body", "")), bool(data.get("inline")))
 
 
 class _Reader:
@@ -286,30 +354,43 @@ class _Reader:
         return _function(data)
 
     def name(self, value):
-        if not isinstance(value, str) or not _IDENTIFIER.match(value):
-            raise UnsafeExpressionError(f"not a name: {value!r}")
+        if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH or not _IDENTIFIER.match(value):
+            raise UnsafeExpressionError(f"not a name (an identifier): {value!r:.60}")
         return value
 
     def axis(self, value):
         if value is None or (type(value) is int and value in (0, 1)):
             return value
-        raise UnsafeExpressionError(f"not an axis: {value!r}")
+        raise UnsafeExpressionError(f"not an axis: {value!r:.60}")
 
 
-def read_tree(tree: dict) -> ir.Node:
-    """The IR node a ``tree`` describes, its structure kept exactly (no simplification)."""
+def read_tree(tree: dict, depth: int = 0) -> ir.Node:
+    """The IR node a ``tree`` describes, its structure kept exactly (no simplification); trees
+    nested deeper than ``MAX_DEPTH`` or with malformed fields are refused with one-line errors."""
+    if depth > MAX_DEPTH:
+        raise UnsafeExpressionError(f"expression tree nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(tree, dict):
+        raise UnsafeExpressionError(f"a tree node must be an object, not {type(tree).__name__}")
     kind = tree.get("node")
     classes = ir.node_classes()
-    if kind not in classes:
-        raise UnsafeExpressionError(f"unknown node {kind!r}")
-    shape = tuple(read_dim(d) for d in tree.get("shape", []))
-    args = [read_tree(a) for a in tree.get("args", [])]
-    node = classes[kind].from_json(tree, args, shape, _Reader())
+    if not isinstance(kind, str) or kind not in classes:
+        raise UnsafeExpressionError(f"unknown node {kind!r:.60}")
+    shape_data, args_data = tree.get("shape", []), tree.get("args", [])
+    if not isinstance(shape_data, list) or len(shape_data) > 2 or not isinstance(args_data, list):
+        raise UnsafeExpressionError(f"{kind} node: 'shape' must be a list of at most 2 dimensions, 'args' a list")
+    shape = tuple(read_dim(d) for d in shape_data)
+    args = [read_tree(a, depth + 1) for a in args_data]
+    try:
+        node = classes[kind].from_json(tree, args, shape, _Reader())
+    except (KeyError, TypeError, IndexError, AttributeError) as error:
+        raise UnsafeExpressionError(f"{kind} node: malformed content ({type(error).__name__}: {_one_line(error)})") from None
     if node.shape != shape:
-        raise ValueError(f"{kind} node: the tree says shape {shape}, its operands give {node.shape}")
+        raise UnsafeExpressionError(f"{kind} node: the tree says shape {shape}, its operands give {node.shape}")
     return node
 
 
 def read_expression(expression: dict) -> ir.Node:
     """The IR of one expression object (``{"latex", "text", "tree"}``) of a JSON derivation."""
+    if not isinstance(expression, dict) or "tree" not in expression:
+        raise UnsafeExpressionError("an expression must be an object with a 'tree'")
     return read_tree(expression["tree"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sympy
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, translate
@@ -29,18 +31,42 @@ from .linebreak import (  # noqa: F401  (re-exported)
     estimate_width,
 )
 
+SAFE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # names printed as they are
+_NAME_SPECIAL = {"\\": r"\backslash{}", "{": r"\{", "}": r"\}", "#": r"\#", "$": r"\$", "%": r"\%",
+                 "&": r"\&", "_": r"\_", "^": r"\hat{}", "~": r"\sim{}", "<": "{<}", ">": "{>}"}
+
+
+def escaped_name(name: str) -> str:
+    """A name that is not an identifier as upright text with every character TeX (or HTML)
+    could act on escaped, so no name reaches a document as a command."""
+    chars = [
+        _NAME_SPECIAL.get(c, c if c.isprintable() and not c.isspace() else r"\ " if c.isspace() else "?")
+        for c in name
+    ]
+    return rf"\mathrm{{{''.join(chars)}}}"
+
+
+def safe_index(index: str) -> str:
+    """An index (i, ik) as it is, or escaped when it is not an identifier."""
+    return index if SAFE_NAME.match(index) else escaped_name(index)
+
 
 class ScalarLatexPrinter(LatexPrinter):
     """SymPy's LaTeX printer with named parameters and 0/1 Piecewise as an indicator."""
 
-    def __init__(self, names: dict | None = None):
-        super().__init__({"order": "none"})
+    def __init__(self, names: dict | None = None, order: str | None = "none"):
+        super().__init__({"order": order})
         self.names = names or {}
 
     def _print_Symbol(self, expr, style="plain"):
         if expr in self.names:
             return self.names[expr]
+        if not SAFE_NAME.match(expr.name):
+            return escaped_name(expr.name)
         return super()._print_Symbol(expr, style)
+
+    def _hprint_Function(self, func: str) -> str:
+        return super()._hprint_Function(func) if SAFE_NAME.match(func) else escaped_name(func)
 
     def _print_Min(self, expr, exp=None):
         parts = clip_parts(expr)
@@ -60,13 +86,22 @@ def scalar_latex(expr: sympy.Expr, names: dict | None = None) -> str:
     return ScalarLatexPrinter(names).doprint(expr)
 
 
+def dim_latex(expr) -> str:
+    """A dimension (N, n + 1) as ``sympy.latex`` prints it, names that are not identifiers escaped."""
+    return ScalarLatexPrinter(order=None).doprint(sympy.sympify(expr, strict=True))
+
+
 def symbol_latex(name: str, shape: tuple, index: str = "") -> str:
     """A symbol's LaTeX: Greek names spelled out, vectors and matrices bold, the subscript of a
     name (Z_1) upright after the bold letter and joined with an ``index``: Z_{1,ik}, not Z_{1}_{ik}."""
-    base, supers, subs = split_super_sub(name)
-    if supers:  # x^2: kept whole, any index outside it
-        base, subs = name, []
-    letter = sympy.latex(sympy.Symbol(base))
+    if not SAFE_NAME.match(name):
+        base, subs, letter = name, [], escaped_name(name)
+    else:
+        base, supers, subs = split_super_sub(name)
+        if supers:  # x^2: kept whole, any index outside it
+            base, subs = name, []
+        letter = sympy.latex(sympy.Symbol(base))
+    index = safe_index(index) if index else index
     letter = rf"\mathbf{{{letter}}}" if shape else letter
     subscript = ",".join(part for part in (" ".join(translate(s) for s in subs), index) if part)
     return f"{letter}_{{{subscript}}}" if subscript else letter
@@ -79,9 +114,9 @@ def shape_latex(rows, cols) -> str:
         return r"\mathbb{R}"
     if rows == 1 or cols == 1:
         other = cols if rows == 1 else rows
-        layout = r"1 \times " + sympy.latex(other) if rows == 1 else sympy.latex(other) + r" \times 1"
+        layout = r"1 \times " + dim_latex(other) if rows == 1 else dim_latex(other) + r" \times 1"
         return rf"\mathbb{{R}}^{{{layout}}}"
-    return rf"\mathbb{{R}}^{{{sympy.latex(rows)} \times {sympy.latex(cols)}}}"
+    return rf"\mathbb{{R}}^{{{dim_latex(rows)} \times {dim_latex(cols)}}}"
 
 
 class LatexIRPrinter(MathPrinter):
@@ -159,7 +194,7 @@ class LatexIRPrinter(MathPrinter):
 
     def _print_Mean(self, node):
         if is_axis_reduction(node):
-            return rf"\frac{{1}}{{{sympy.latex(node.count())}}}{self._along_axis(node)}"
+            return rf"\frac{{1}}{{{dim_latex(node.count())}}}{self._along_axis(node)}"
         return rf"\operatorname{{mean}}\left({self._print(node.args[0])}\right)"
 
     def _along_axis(self, node):
@@ -202,7 +237,7 @@ class LatexIRPrinter(MathPrinter):
         index = "".join(node.indices)
         if isinstance(of, ir.Symbol):
             return symbol_latex(of.name, (), index)
-        return f"{self.parenthesize(self._print(of))}_{{{index}}}"
+        return f"{self.parenthesize(self._print(of))}_{{{safe_index(index)}}}"
 
     def _print_Diag(self, node):
         return rf"\operatorname{{diag}}\left({self._print(node.args[0])}\right)"
@@ -211,21 +246,24 @@ class LatexIRPrinter(MathPrinter):
         return r" \, ".join(self.chain_factors(node.args))
 
     def _print_IndexedSum(self, node):
-        upper = sympy.latex(node.upper)
-        return rf"\sum_{{{node.index}=1}}^{{{upper}}} {self.wrap(node.args[0], 16)}"
+        upper = dim_latex(node.upper)
+        return rf"\sum_{{{safe_index(node.index)}=1}}^{{{upper}}} {self.wrap(node.args[0], 16)}"
 
     def _print_Elem(self, node):
         of = node.args[0]
         if isinstance(of, ir.Symbol):
             return symbol_latex(sample_name(of), of.shape[1:], node.index)
-        return f"{self.parenthesize(self._print(of))}_{{{node.index}}}"
+        return f"{self.parenthesize(self._print(of))}_{{{safe_index(node.index)}}}"
 
     def scalar(self, body, names):
         return scalar_latex(body, names)
 
     def call(self, name, primes, args):
-        escaped, marks = name.replace("_", r"\_"), "'" * primes
-        return rf"\operatorname{{{escaped}}}{marks}\left({', '.join(args)}\right)"
+        if SAFE_NAME.match(name):
+            head = r"\operatorname{" + name.replace("_", r"\_") + "}"
+        else:
+            head = escaped_name(name)
+        return head + "'" * primes + rf"\left({', '.join(args)}\right)"
 
     def _cases_product(self, node, piecewise):
         """c(z) · v with a scalar piecewise c: one case per piece, as textbooks write it."""

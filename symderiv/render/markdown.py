@@ -16,7 +16,7 @@ from . import register_format, view
 from .latex import LatexIRPrinter, shape_latex
 from .view import PARTS, adjoint_equations, result_equations, step_equations  # noqa: F401  (shared)
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$|#~])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$|#~])")  # \< is never a tag in CommonMark
 
 
 class LatexNotation:
@@ -51,6 +51,7 @@ def markdown_prose(text) -> str:
     :class:`~symderiv.explain.Prose` as inline math ``$...$``."""
     if isinstance(text, Prose):
         return text.render(markdown_prose, _FORMULA)
+    text = text if text.isprintable() else "".join(c if c.isprintable() else " " for c in text)
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 

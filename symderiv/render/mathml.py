@@ -8,7 +8,7 @@ cases. Scalar SymPy bodies go through SymPy's presentation printer, subclassed h
 from __future__ import annotations
 
 import re
-from html import unescape
+from html import escape, unescape
 from html.entities import html5
 from typing import ClassVar
 
@@ -29,7 +29,7 @@ from .base import (
     scaled_without_parentheses,
     spread,
 )
-from .latex import _scalar_piecewise_factor
+from .latex import SAFE_NAME, _scalar_piecewise_factor
 
 MATH_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
 INVISIBLE_TIMES = "<mo>&#x2062;</mo>"
@@ -53,6 +53,11 @@ _BOLD = {
 def bold(text: str) -> str:
     """``text`` in mathematical bold characters (others kept)."""
     return "".join(_BOLD.get(char, char) for char in text)
+
+
+def text(value: str) -> str:
+    """Text for an element's content: ``&``, ``<`` and ``>`` escaped, so a name is never markup."""
+    return escape(value, quote=False)
 
 
 def element(tag: str, *children: str, **attributes) -> str:
@@ -157,9 +162,9 @@ class ScalarMathMLPrinter(MathMLPresentationPrinter):
             markup = markup.replace(f"<mi>{token}</mi>", row(self.names[sym]))
         return markup
 
-    def _text(self, tag: str, text: str):
+    def _text(self, tag: str, markup: str):
         node = self.dom.createElement(tag)
-        node.appendChild(self.dom.createTextNode(text))
+        node.appendChild(self.dom.createTextNode(markup))
         return node
 
     def _raw(self, markup: str):
@@ -172,7 +177,13 @@ class ScalarMathMLPrinter(MathMLPresentationPrinter):
         slots = getattr(self, "_slots", {})
         if sym in slots:
             return self._text("mi", slots[sym])
+        if not SAFE_NAME.match(sym.name):  # SymPy writes text unescaped
+            return self._text("mi", text(sym.name))
         return super()._print_Symbol(sym, style)
+
+    def mathml_tag(self, e):
+        tag = super().mathml_tag(e)
+        return tag if SAFE_NAME.match(tag) else text(tag)
 
     def _print_Relational(self, expr):
         node = super()._print_Relational(expr)
@@ -201,7 +212,7 @@ class ScalarMathMLPrinter(MathMLPresentationPrinter):
 
     def _function(self, name: str, args):
         mrow = self.dom.createElement("mrow")
-        mrow.appendChild(self._text("mi", name))
+        mrow.appendChild(self._text("mi", text(name)))
         mrow.appendChild(self._text("mo", "\u2061"))
         mrow.appendChild(self._paren_comma_separated(*args))
         return mrow
@@ -225,19 +236,21 @@ def scalar_mathml(expr: sympy.Expr, names: dict | None = None) -> str:
 def symbol_mathml(name: str, shape: tuple, index: str = "") -> str:
     """A symbol's MathML: Greek names as letters, vectors and matrices bold; with an ``index``,
     one subscript joining the name's own (Z_1) and the index: Z_{1,ik}."""
-    if index:
+    if index and SAFE_NAME.match(name):
         return _indexed_mathml(name, shape, index)
+    if index:
+        return element("msub", symbol_mathml(name, shape), _index_mathml(index))
     markup = scalar_mathml(sympy.Symbol(name))
     if not shape:
         return markup
-    return re.sub(r"<mi>([^<]*)</mi>", lambda m: f"<mi>{bold(unescape(m.group(1)))}</mi>", markup, count=1)
+    return re.sub(r"<mi>([^<]*)</mi>", lambda m: f"<mi>{text(bold(unescape(m.group(1))))}</mi>", markup, count=1)
 
 
 def _indexed_mathml(name: str, shape: tuple, index: str) -> str:
     base, supers, subs = split_super_sub(name)
     if supers:
         base, subs = name, []
-    parts = [element("mn", s) if s.isdigit() else scalar_mathml(sympy.Symbol(s)) for s in subs]
+    parts = [element("mn", text(s)) if s.isdigit() else scalar_mathml(sympy.Symbol(s)) for s in subs]
     parts.append(_index_mathml(index))
     subscript = row(*_commas(parts)) if len(parts) > 1 else parts[0]
     return element("msub", symbol_mathml(base, shape), subscript)
@@ -377,7 +390,7 @@ class MathMLIRPrinter(MathPrinter):
         return row(*[space + t if k else t for k, t in enumerate(self.chain_factors(node.args))])
 
     def _print_IndexedSum(self, node):
-        lower = row(element("mi", node.index), op("="), element("mn", "1"))
+        lower = row(element("mi", text(node.index)), op("="), element("mn", "1"))
         sigma = element("munderover", op("∑"), lower, scalar_mathml(node.upper))
         return row(sigma, self.wrap(node.args[0], 16))
 
@@ -385,13 +398,13 @@ class MathMLIRPrinter(MathPrinter):
         of = node.args[0]
         if isinstance(of, ir.Symbol):
             return symbol_mathml(sample_name(of), of.shape[1:], node.index)
-        return element("msub", self.parenthesize(self._print(of)), element("mi", node.index))
+        return element("msub", self.parenthesize(self._print(of)), element("mi", text(node.index)))
 
     def scalar(self, body, names):
         return scalar_mathml(body, names)
 
     def call(self, name, primes, args):
-        marked = element("mi", name) + (op("′" * primes) if primes else "")
+        marked = element("mi", text(name)) + (op("′" * primes) if primes else "")
         return row(marked, APPLY_FUNCTION, fenced(row(*_commas(args))))
 
     def _cases_product(self, node, piecewise):
@@ -408,6 +421,8 @@ class MathMLIRPrinter(MathPrinter):
 
 def _index_mathml(index: str) -> str:
     """Indices ``ik`` as italic letters side by side (one ``<mi>`` per letter)."""
+    if not SAFE_NAME.match(index):
+        return element("mi", text(index))
     return row(*[element("mi", i) for i in index]) if len(index) > 1 else element("mi", index)
 
 

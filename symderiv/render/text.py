@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import ir
-from ..notation import scalar_text
+from ..notation import printable, scalar_text
 from .base import (
     ATOM,
     MathPrinter,
@@ -136,7 +136,7 @@ class TextPrinter(MathPrinter):
         return scalar_text(body, names)
 
     def call(self, name, primes, args):
-        return name + "'" * primes + f"({', '.join(args)})"
+        return printable(name) + "'" * primes + f"({', '.join(args)})"
 
 
 def indexed(name: str, index: str) -> str:

@@ -15,7 +15,7 @@ from itertools import pairwise
 from .. import explain, forms, ir
 from ..errors import SymderivError
 from ..explain import Prose, join, math
-from ..notation import scalar_unicode, superscript
+from ..notation import printable, scalar_unicode, superscript
 from .base import ATOM, is_axis_reduction, is_dot, precedence, scaled_without_parentheses, spread
 from .text import TextPrinter
 
@@ -429,7 +429,7 @@ class UnicodePrinter(TextPrinter):
         return scalar_unicode(body, names)
 
     def call(self, name, primes, args):
-        return {"sigmoid": "σ"}.get(name, name) + "′" * primes + f"({', '.join(args)})"
+        return {"sigmoid": "σ"}.get(name, printable(name)) + "′" * primes + f"({', '.join(args)})"
 
 
 def _juxtapose(left: str, right: str) -> str:
