@@ -156,6 +156,14 @@ class Network(_Spec):
         self.name = self.loss_name
 
     @property
+    def prediction(self) -> ir.Node:
+        """The output for every row of X: class probabilities (softmax of the logits) for a
+        softmax cross-entropy, else the last layer's output."""
+        logits = self.outputs[-1]
+        entry = catalog.ROW_LOSSES.get(self.loss_name) if isinstance(self.loss_name, str) else None
+        return ir.softmax(logits) if entry is not None and getattr(entry, "one_hot", False) else logits
+
+    @property
     def parameters(self) -> tuple[str, ...]:
         """Every W_l and b_l, layer by layer (what derive() differentiates by by default)."""
         names = []

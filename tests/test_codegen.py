@@ -124,19 +124,17 @@ def test_large_pre_activations_stay_finite_without_warnings(modules, activation,
 
 
 @pytest.mark.parametrize(("activation", "loss"), PAIRS, ids=PAIR_IDS)
-def test_block_size_gives_the_same_results(modules, activation, loss, monkeypatch):
+def test_block_size_gives_the_same_results(modules, activation, loss):
     module = modules(activation, loss)
     point = data(activation, loss, N=10)
     whole = call(module.value_and_grad, point)
     whole_hessian = call(module.hessian, point)
-    for chunk_rows in (2**14, 4, 1):  # element-wise chunks within each block, too
-        monkeypatch.setattr(module, "_CHUNK_ROWS", chunk_rows)
-        for size in (1, 3, 10, 25):
-            blocked = call(module.value_and_grad, point, block_size=size)
-            assert testing.relative_error(blocked[0], whole[0]) < 1e-12
-            assert testing.relative_error(blocked[1][0], whole[1][0]) < 1e-12
-            assert testing.relative_error(blocked[1][1], whole[1][1]) < 1e-12
-            assert testing.relative_error(call(module.hessian, point, block_size=size), whole_hessian) < 1e-12
+    for size in (1, 3, 10, 25):
+        blocked = call(module.value_and_grad, point, block_size=size)
+        assert testing.relative_error(blocked[0], whole[0]) < 1e-12
+        assert testing.relative_error(blocked[1][0], whole[1][0]) < 1e-12
+        assert testing.relative_error(blocked[1][1], whole[1][1]) < 1e-12
+        assert testing.relative_error(call(module.hessian, point, block_size=size), whole_hessian) < 1e-12
     with pytest.raises(ValueError, match="block_size"):
         call(module.loss, point, block_size=0)
 
@@ -206,17 +204,17 @@ def test_shape_errors_name_argument_and_shapes(modules, arguments, message):
 
 
 def test_hessian_docstring_says_when_it_is_zero_almost_everywhere():
-    assert "zero almost everywhere" in source("relu", "mae")
-    assert "Hessian is zero almost everywhere" not in source("sigmoid", "mse")
-    assert "activation is piecewise linear" in source("relu", "mse")
+    assert "Hessian is zero almost everywhere" in " ".join(source("relu", "mae").split())
+    assert "Hessian is zero almost everywhere" not in " ".join(source("sigmoid", "mse").split())
 
 
 def test_module_docstring_has_latex_convention_version_and_command():
     text = source("relu", "mse")
+    prose = " ".join(text.split())
     import symderiv
 
     assert r"\max\left(0, \mathbf{X} \mathbf{w} + b\right)" in text
-    assert "minimum-norm subgradient" in text
+    assert "minimum-norm subgradient" in prose
     assert f"symderiv {symderiv.__version__}" in text
     assert "symderiv codegen --activation relu --loss mse --kink min-norm" in text
     assert "import sympy" not in text and "symderiv import" not in text and "import symderiv" not in text
@@ -232,10 +230,9 @@ def test_stable_forms_are_used():
 
 def test_common_subexpressions_are_computed_once():
     text = source("relu", "mse")
-    block = text[text.index("def _value_and_grad_block") : text.index("def _hessian_block")]
-    assert block.count("np.maximum(z, 0)") == 1 and "@ w" not in block  # z arrives computed
-    assert "a - y" in block and block.count("a - y") == 1
-    assert text.count("z = X @ w") == 1 and text.count("z = X[block] @ w") == 1  # predict; per block
+    block = text[text.index("def _value_and_grad_rows") : text.index("def _hvp_rows")]
+    assert block.count("np.maximum(z, 0)") == 1 and block.count("X @ w") == 1
+    assert block.count("- y") == 1 and block.count("z > 0") == 1
 
 
 @pytest.mark.parametrize(
@@ -250,7 +247,6 @@ def test_common_subexpressions_are_computed_once():
         "class",
         "match",
         "l",
-        "H",
         "grad_w",
         "é",
         "",
@@ -268,10 +264,10 @@ def test_command_with_unsafe_characters_is_refused():
             codegen.generate_from(d, command=command)
 
 
-def test_hessian_required_for_an_expression_without_the_neuron_form():
+def test_every_expression_gets_hvp_and_hessian_unless_left_out():
     import symderiv
 
     d = symderiv.derive(symderiv.expression("max(0, w . x + b)"), wrt=("w", "b"))
-    with pytest.raises(codegen.CodegenError, match="hessian generation needs"):
-        codegen.generate_from(d, hessian=True)
-    assert "def hessian" not in codegen.generate_from(d)
+    text = codegen.generate_from(d)
+    assert "def hvp(" in text and "def hessian(" in text
+    assert "def hessian(" not in codegen.generate_from(d, hessian=False)

@@ -16,7 +16,9 @@ from test_codegen_cli import _build_wheel
 
 from symderiv import ir
 from symderiv.cli import main
-from symderiv.codegen import LINE_LIMIT, _assign_call, _return
+from symderiv.codegen.layout import LINE_LIMIT
+from symderiv.codegen.layout import assign_call as _assign_call
+from symderiv.codegen.layout import return_lines as _return
 from symderiv.errors import ShapeError
 
 try:

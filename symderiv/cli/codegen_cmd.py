@@ -16,16 +16,18 @@ EXAMPLES = """examples:
   symderiv codegen --expr "mean((t - X @ w)^2)" --let "t: vector(N)" --wrt w -o -
   symderiv check relu_mse.py      # compare the module with central differences
 
-The module needs only NumPy: predict, loss, grad, value_and_grad and hessian take
-(w, b, X, y); grad returns one gradient per --wrt parameter, shaped like it.
+The module needs only NumPy: loss, grad, value_and_grad, hvp, hessian (and predict for a
+model) take the --wrt parameters in order, then the data (matrices, vectors, scalars, each
+by name): (w, b, X, y) for a neuron. grad returns one gradient per --wrt parameter, shaped
+like it; hvp(..., direction) the exact Hessian-vector product.
 """
 
 
 def register(commands) -> None:
     parser = commands.add_parser(
         "codegen",
-        help="generate a NumPy module with loss, grad and hessian functions",
-        description="Generate an importable NumPy module computing the loss, its gradients and its Hessian.",
+        help="generate a NumPy module with loss, grad, hvp and hessian functions",
+        description="Generate an importable NumPy module computing the loss, its gradients, Hessian-vector products and its Hessian.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -47,7 +49,7 @@ def register(commands) -> None:
         dest="hessian",
         action="store_true",
         default=None,
-        help="require a hessian function (an error if the expression has no neuron form)",
+        help="include the hessian function (the default; it takes one hvp per column)",
     )
     hessian.add_argument("--no-hessian", dest="hessian", action="store_false", help="leave hessian out")
     parser.set_defaults(run=run)

@@ -1,0 +1,198 @@
+"""Statements of a program printed as NumPy source lines.
+
+Temporaries that one statement reads once are put back into it (so the source reads like the
+derivation: ``grad_W_1 = X.T @ grad_Z_1 + 0.01 * W_1``); the derivation's own variables, the
+adjoints ``grad_V`` and the tangents ``d_V`` keep their names. Element-wise work with scalar
+functions is fused and printed through :class:`~.elementwise.Block` (stable forms, masks).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import sympy
+
+from .. import functions, ir
+from ..numpy_printer import IRPrinter
+from .elementwise import Block
+from .layout import LINE_LIMIT
+from .names import Names
+from .program import Assign
+
+
+class Printer(IRPrinter):
+    """The IR printer with ones and zeros of the module's dtype, and the rows of a block."""
+
+    def __init__(self, dims: dict, rows=None, hoist=None):
+        super().__init__({}, dims, hoist)
+        self.rows = rows  # the dimension that counts this block's rows (printed ``rows``)
+
+    def shape(self, shape: tuple) -> str:
+        parts = ["rows" if d == self.rows else self.constant(d) for d in shape]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+    def _binary(self, node, op: str, level: int):
+        """Ones beside an operand of the full shape print as 1 (NumPy broadcasts it)."""
+        a, b = node.args
+        left = self._spread(a, level) if b.shape == node.shape else self.wrap(a, level)
+        right = self._spread(b, level, strict=True) if a.shape == node.shape else self.wrap(b, level, strict=True)
+        return f"{left} {op} {right}"
+
+    def _spread(self, node: ir.Node, level: int, strict: bool = False) -> str:
+        """An operand that NumPy's broadcasting spreads over the other's shape, without the spread."""
+        if isinstance(node, ir.Broadcast) and node.axis == 1:  # a vector over every column
+            return self.wrap(node.args[0], 100) + "[:, None]"
+        return self.wrap(_without_ones(node), level, strict)
+
+    def _print_Ones(self, node):
+        return f"np.ones({self.shape(node.shape)}, dtype)" if node.shape else "1"
+
+    def _print_Zero(self, node):
+        return f"np.zeros({self.shape(node.shape)}, dtype)" if node.shape else "0"
+
+    def _print_Broadcast(self, node):
+        v = self.wrap(node.args[0], 100)
+        if node.axis == 0:
+            return f"np.broadcast_to({v}, {self.shape(node.shape)})"
+        return f"np.broadcast_to({v}[:, None], {self.shape(node.shape)})"
+
+
+class Emitter:
+    """Lines for a list of statements; ``keep`` are names read after them (never inlined)."""
+
+    def __init__(self, names: Names, dims: dict, temps: set, rows=None, helpers: set | None = None):
+        self.names = names
+        self.dims = dims  # dimension -> the Python name holding its size
+        self.temps = temps  # targets that may be put back into their one reader
+        self.rows = rows
+        self.helpers: set = set() if helpers is None else helpers  # helper functions used
+        self.uses_dtype = False
+
+    def lines(self, statements: list, keep: set) -> list[str]:
+        uses = Counter(s.name for a in statements for s in ir.symbols(a.value))
+        pending: dict = {}
+        out: list[str] = []
+        for a in statements:
+            value = ir.substitute(a.value, pending) if pending else a.value
+            movable = a.target.name in self.temps or _overflows(value)
+            inline = movable and a.target.name not in keep and uses[a.target.name] == 1
+            if inline and self._inlinable(value):
+                pending[a.target] = value
+                continue
+            out += self.assign(a.target.name, value)
+        return out
+
+    @staticmethod
+    def _inlinable(value: ir.Node) -> bool:
+        return sum(1 for _ in ir.walk(value)) <= 12
+
+    # ------------------------------------------------------------------ one statement
+
+    def assign(self, name: str, value: ir.Node) -> list[str]:
+        lines: list[str] = []
+        if isinstance(value, ir.ELEMENTWISE) and any(isinstance(n, ir.Apply) for n in ir.walk(value)):
+            return self._elementwise(name, value, lines)
+        printer = self._printer(lines)
+        text = self._short(value, printer, lines, LINE_LIMIT - 8 - len(name))
+        return lines + [f"{name} = {text}"]
+
+    def _printer(self, lines: list) -> Printer:
+        printer = Printer(self.dims, self.rows, hoist=lambda node: self._hoist(node, lines))
+        return printer
+
+    def _text(self, printer: Printer, node: ir.Node) -> str:
+        text = printer.doprint(node)
+        self.helpers |= printer.helpers
+        if "dtype" in text:
+            self.uses_dtype = True
+        return text
+
+    def _short(self, node: ir.Node, printer: Printer, lines: list, limit: int) -> str:
+        """``node`` printed in at most ``limit`` characters where it can be: its longest operands
+        are first assigned to temporaries."""
+        text = self._text(printer, node)
+        while len(text) > limit:
+            operands = [a for a in node.args if not isinstance(a, (ir.Symbol, ir.Const, ir.Ones, ir.Zero))]
+            if not operands:
+                break
+            part = max(operands, key=lambda a: len(self._text(printer, a)))
+            name = self.names.fresh("t")
+            lines += self.assign(name, part)
+            node = node.with_args(tuple(ir.Symbol(name, part.shape) if a == part else a for a in node.args))
+            text = self._text(printer, node)
+        return text
+
+    def _hoist(self, node: ir.Node, lines: list) -> str:
+        name = self.names.fresh("t")
+        self._elementwise(name, node, lines)
+        return name
+
+    def _elementwise(self, name: str, node: ir.Node, lines: list) -> list[str]:
+        """``name = node`` for an element-wise ``node``, fused into one scalar expression."""
+        symbols: dict = {}
+        for leaf in functions.elementwise_leaves(node):
+            if isinstance(leaf, (ir.Ones, ir.Zero)):
+                continue
+            if isinstance(leaf, ir.Symbol):
+                symbols[leaf] = functions.real(leaf.name)
+            else:
+                temporary = self.names.fresh("t")
+                lines += self.assign(temporary, leaf)
+                symbols[leaf] = functions.real(temporary)
+        for sub in ir.walk(node):
+            if isinstance(sub, (ir.Ones, ir.Zero)):
+                symbols[sub] = sympy.Integer(1 if isinstance(sub, ir.Ones) else 0)
+        expr = functions.to_sympy(node, symbols)
+        expr = expr.xreplace({d: functions.real(n) for d, n in self.dims.items()})
+        reference = _reference(node, symbols, name)
+        block = Block(self.names, reference)
+        more, _ = block.compile([expr], [name], exact=True)
+        self.helpers |= block.helpers
+        lines += _without_alias(more, name)
+        return lines
+
+
+def _without_alias(lines: list, name: str) -> list:
+    """``x = ...; name = x`` as ``name = ...`` (x is the block's own fresh name)."""
+    last = lines[-1] if lines else ""
+    alias = last[len(name) + 3 :] if last.startswith(f"{name} = ") else ""
+    if not alias.isidentifier() or not any(line.startswith(f"{alias} = ") for line in lines[:-1]):
+        return lines
+    pattern = re.compile(rf"(?<![\w.]){alias}(?!\w)")
+    return [pattern.sub(name, line) for line in lines[:-1]]
+
+
+def _without_ones(node: ir.Node) -> ir.Node:
+    """A scalar spread over ones (c · 1) as the scalar, where NumPy's broadcasting spreads it."""
+    if isinstance(node, ir.Ones):
+        return ir.Const(1)
+    if isinstance(node, ir.Broadcast) and node.axis == 0:  # a vector over every row
+        return node.args[0]
+    if isinstance(node, ir.Mul) and any(isinstance(a, ir.Ones) for a in node.args):
+        scalar = [a for a in node.args if not isinstance(a, ir.Ones)]
+        if len(scalar) == 1 and scalar[0].shape == ():
+            return scalar[0]
+    return node
+
+
+def _overflows(value: ir.Node) -> bool:
+    """An element-wise function that overflows for large arguments (cosh, exp): computed inside
+    its one reader, where the stable forms (log cosh, tanh) can replace it."""
+    return isinstance(value, ir.Apply) and value.fn.body.has(sympy.cosh, sympy.sinh, sympy.exp)
+
+
+def _reference(node: ir.Node, symbols: dict, name: str) -> sympy.Symbol:
+    """An array shaped like ``node`` among its inputs (for full_like and empty_like)."""
+    for leaf, symbol in symbols.items():
+        if isinstance(symbol, sympy.Symbol) and leaf.shape == node.shape:
+            return symbol
+    return functions.real(name)
+
+
+def statements_reading(statements: list, names: set) -> list:
+    """The statements whose value reads one of ``names``."""
+    return [a for a in statements if any(s.name in names for s in ir.symbols(a.value))]
+
+
+__all__ = ["Assign", "Emitter", "Printer", "statements_reading"]
