@@ -1,6 +1,7 @@
 """`symderiv check` is honest (issue 13, item 5): mutated modules fail with exit 1 and a FAILED line,
 in a child process with a time limit; errors are relative to the gradient's own scale; --rtol is
-validated; the help says that check runs the module's code."""
+validated; the help says that check runs the module's code. Issue 11: hvp is checked too, and a
+result of the wrong shape or structure (a 1-tuple for one parameter) is a FAILED line."""
 
 from __future__ import annotations
 
@@ -16,9 +17,15 @@ from symderiv.testing import check_gradient, relative_error
 
 NEURON = ["--activation", "relu", "--loss", "mse"]
 TWO_VECTORS = ["--expr", "sum(u * u * v)", "--let", "u: vector(n)", "--let", "v: vector(n)", "--wrt", "u,v"]
+ONE_VECTOR = [*TWO_VECTORS[:-1], "u"]  # one parameter: grad and hvp return the array itself
 
 # Each mutation is appended to a generated module: it redefines grad (or runs code at import).
 WRAP = "\n_original_grad = grad\n\n\ndef grad(*args, **kwargs):\n    first, second = _original_grad(*args, **kwargs)\n"
+HVP = "\n_original_hvp = hvp\n\n\ndef hvp(*args, **kwargs):\n    first, second = _original_hvp(*args, **kwargs)\n"
+BOTH = (
+    "\n_original_value_and_grad = value_and_grad\n\n\ndef value_and_grad(*args, **kwargs):\n"
+    "    value, (first, second) = _original_value_and_grad(*args, **kwargs)\n"
+)
 MUTATIONS = {
     "sign flip": WRAP + "    return -first, second\n",
     "zeroed": WRAP + "    return 0 * first, second\n",
@@ -37,6 +44,15 @@ MUTATIONS = {
     "loss raises": "\ndef loss(*args, **kwargs):\n    raise ValueError('bad')\n",
     "hessian sign": "\n_original_hessian = hessian\n\n\ndef hessian(*args, **kwargs):\n    return -_original_hessian(*args, **kwargs)\n",
     "hessian shape": "\ndef hessian(*args, **kwargs):\n    return np.zeros((2, 2))\n",
+    "hvp sign": HVP + "    return -first, second\n",
+    "hvp doubled": HVP + "    return 2 * first, 2 * second\n",
+    "hvp wrong shape": HVP + "    return first.reshape(-1, 1), second\n",
+    "hvp not a tuple": HVP + "    return first\n",
+    "hvp raises": "\ndef hvp(*args, **kwargs):\n    raise RuntimeError('no hvp')\n",
+    "loss not a scalar": "\n_original_loss = loss\n\n\ndef loss(w, b, X, y):\n    return _original_loss(w, b, X, y) + 0 * y\n",
+    "value_and_grad sign": BOTH + "    return value, (-first, second)\n",
+    "value_and_grad shape": BOTH + "    return value, (first, second.reshape(1))\n",
+    "value_and_grad structure": BOTH + "    return value\n",
 }
 EXPECTED = {
     "sign flip": "grad w       largest relative error 2.00e+00  FAILED",
@@ -56,6 +72,15 @@ EXPECTED = {
     "loss raises": "FAILED: loss raised ValueError: bad",
     "hessian sign": "hessian      largest relative error 2.00e+00  FAILED",
     "hessian shape": "FAILED: hessian returned shape (2, 2), expected (4, 4)",
+    "hvp sign": "hvp          largest relative error 2.00e+00  FAILED",
+    "hvp doubled": "hvp          largest relative error 5.00e-01  FAILED",
+    "hvp wrong shape": "FAILED: hvp returned shape (3, 1) for w, expected (3,) (products in the order w, b)",
+    "hvp not a tuple": "FAILED: hvp returned a ndarray, expected 2 products (w, b), in that order",
+    "hvp raises": "FAILED: hvp raised RuntimeError: no hvp",
+    "loss not a scalar": "FAILED: loss returned shape (6,), expected a scalar ()",
+    "value_and_grad sign": "value_and_grad largest relative error 2.00e+00  FAILED",
+    "value_and_grad shape": "FAILED: value_and_grad returned shape (1,) for b, expected ()",
+    "value_and_grad structure": "FAILED: value_and_grad returned a float64, expected a tuple (loss, grad)",
 }
 
 
@@ -64,6 +89,8 @@ def generated(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("check")
     assert main(["codegen", *NEURON, "-o", str(folder / "relu_mse.py")]) == 0
     assert main(["codegen", *TWO_VECTORS, "-o", str(folder / "two.py")]) == 0
+    assert main(["codegen", *ONE_VECTOR, "-o", str(folder / "one.py")]) == 0
+    assert main(["codegen", "--activation", "identity", "--loss", "mae", "-o", str(folder / "mae.py")]) == 0
     return folder
 
 
@@ -84,6 +111,7 @@ def check(capsys, path: Path, *options: str) -> tuple[int, str, float]:
 def test_the_generated_module_passes(generated, capsys):
     status, out, _ = check(capsys, generated / "relu_mse.py")
     assert status == 0 and out.strip().endswith("OK") and "hessian" in out
+    assert re.search(r"hvp +largest relative error [0-9.e+-]+  ok", out), out
 
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
@@ -118,12 +146,69 @@ def test_swapping_gradients_of_the_same_shape_fails(generated, tmp_path, capsys)
     assert status == 1 and "grad u" in out and "FAILED" in out
 
 
+def test_a_slightly_wrong_hvp_fails(generated, tmp_path, capsys):
+    """hvp off by 0.1% in one parameter's part: far above the 1e-5 hvp is held to."""
+    path = mutate(generated, "relu_mse.py", HVP + "    return 1.001 * first, second\n", tmp_path / "hvp.py")
+    status, out, _ = check(capsys, path)
+    assert status == 1 and re.search(r"hvp +largest relative error [0-9.]+e-0[34]  FAILED", out), out
+    assert re.search(r"grad w +largest relative error [0-9.e+-]+  ok", out), out
+
+
+ONE = "\n_original_{f} = {f}\n\n\ndef {f}(*args, **kwargs):\n    result = _original_{f}(*args, **kwargs)\n"
+ONE_MUTATIONS = {
+    "grad 1-tuple": (
+        ONE.format(f="grad") + "    return (result,)\n",
+        "FAILED: grad returned a 1-tuple, expected one array shaped like u (3,)",
+    ),
+    "hvp 1-tuple": (
+        ONE.format(f="hvp") + "    return (result,)\n",
+        "FAILED: hvp returned a 1-tuple, expected one array shaped like u (3,)",
+    ),
+    "hvp halved": (
+        ONE.format(f="hvp") + "    return 0.5 * result\n",
+        "hvp          largest relative error 5.00e-01",
+    ),
+    "hvp shape": (
+        ONE.format(f="hvp") + "    return result[:-1]\n",
+        "FAILED: hvp returned shape (2,) for u, expected (3,)",
+    ),
+}
+
+
+def test_a_one_parameter_module_passes(generated, capsys):
+    status, out, _ = check(capsys, generated / "one.py")
+    assert status == 0 and "grad u" in out and "hvp" in out and out.strip().endswith("OK"), out
+
+
+@pytest.mark.parametrize("mutation", sorted(ONE_MUTATIONS))
+def test_one_parameter_results_of_the_wrong_structure_or_value_fail(generated, tmp_path, capsys, mutation):
+    addition, expected = ONE_MUTATIONS[mutation]
+    status, out, _ = check(capsys, mutate(generated, "one.py", addition, tmp_path / "one_mutant.py"))
+    assert status == 1 and expected in out, out
+    assert out.strip().endswith("FAILED") and "Traceback" not in out
+
+
+def test_an_exact_zero_gradient_is_not_failed_by_the_rounding_of_differences(generated, tmp_path, capsys):
+    """identity + mae at seed 0: grad b is exactly 0 (three residuals of each sign) and central
+    differences of the loss give about 1e-10; one off by 1e-6 still fails."""
+    status, out, _ = check(capsys, generated / "mae.py")
+    assert status == 0, out
+    off = mutate(generated, "mae.py", WRAP + "    return first, second + 1e-6\n", tmp_path / "off.py")
+    status, out, _ = check(capsys, off)
+    assert status == 1 and re.search(r"grad b +largest relative error 9\.\d\de-01  FAILED", out), out
+
+
+# Every function scaled by 1e-8; hessian is rebuilt from the scaled hvp (4 parameters: n = 3).
 SMALL = (
-    "\n_original_loss, _original_grad, _original_hessian = loss, grad, hessian\n\n\n"
+    "\n_original_loss, _original_grad, _original_hvp = loss, grad, hvp\n\n\n"
     "def loss(*args, **kwargs):\n    return 1e-8 * _original_loss(*args, **kwargs)\n\n\n"
-    "def hessian(*args, **kwargs):\n    return 1e-8 * _original_hessian(*args, **kwargs)\n\n\n"
+    "def hessian(*args, **kwargs):\n"
+    "    return np.column_stack([np.append(*hvp(*args, (e[:-1], e[-1]))) for e in np.eye(4)])\n\n\n"
+    "def hvp(*args, **kwargs):\n    first, second = _original_hvp(*args, **kwargs)\n"
+    "    return 1e-8 * first, 1e-8 * second\n\n\n"
     "def grad(*args, **kwargs):\n    first, second = _original_grad(*args, **kwargs)\n"
-    "    return {sign}1e-8 * first, 1e-8 * second\n"
+    "    return {sign}1e-8 * first, 1e-8 * second\n\n\n"
+    "def value_and_grad(*args, **kwargs):\n    return loss(*args, **kwargs), grad(*args, **kwargs)\n"
 )
 
 

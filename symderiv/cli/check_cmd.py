@@ -1,7 +1,9 @@
 """``symderiv check``: compare a generated module with central differences, in a child process.
 
-The module's code runs in a separate Python process with a time limit, so a module that exits,
-raises, hangs or returns gradients of the wrong number, order or shape ends as a FAILED line and
+grad is compared with central differences of loss, hvp (the Hessian-vector product) with central
+differences of grad along random directions, hessian with central differences of grad. The
+module's code runs in a separate Python process with a time limit, so a module that exits, raises,
+hangs or returns results of the wrong number, structure, order or shape ends as a FAILED line and
 exit status 1, never as a traceback, a hang or a pass.
 """
 
@@ -28,14 +30,17 @@ EXAMPLES = """examples:
 check imports and runs the module's code (in a child Python process, stopped after --timeout
 seconds): check only modules you trust, such as those 'symderiv codegen' wrote.
 
-Exit status: 0 when every gradient (and the Hessian) matches, 1 when one does not or the module
-exits, raises, hangs or returns gradients of the wrong number or shape, 2 for a usage error (no
-such file, not a module symderiv generated, a bad option).
+Exit status: 0 when every gradient, Hessian-vector product (and the Hessian) matches, 1 when one
+does not or the module exits, raises, hangs or returns results of the wrong number, structure or
+shape, 2 for a usage error (no such file, not a module symderiv generated, a bad option).
 """
 
 SIZES = {"N": 6}  # samples; every other dimension gets DEFAULT_SIZE
 DEFAULT_SIZE = 3
 ATTEMPTS = ((1.0, 0.0), (0.3, 0.0), (0.05, 0.25), (0.05, 0.5), (0.01, 0.1))  # (scale, offset of scalars)
+DIRECTIONS = 2  # random directions hvp is checked along
+STEP = 1e-6  # of the central differences (of loss and of grad)
+ROUNDING = 2.0**-49  # 8 ulp: how far rounding may move a function's value, relative to its size
 DEFAULT_TIMEOUT = 60.0
 MAX_SOURCE_BYTES = 16 * 2**20  # larger than any generated module
 REQUIRED = ("grad", "_SHAPES", "_WRT")
@@ -45,9 +50,9 @@ _CHILD = "from symderiv.cli.check_cmd import child_main; child_main()"
 def register(commands) -> None:
     parser = commands.add_parser(
         "check",
-        help="check a generated module's gradients and Hessian against central differences",
+        help="check a generated module's gradients, hvp and Hessian against central differences",
         description="Run a generated module in a child process (this imports and runs its code) and "
-        "compare grad (and hessian) with central differences on random data away from kinks.",
+        "compare grad, hvp (and hessian) with central differences on random data away from kinks.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -58,7 +63,7 @@ def register(commands) -> None:
         type=float,
         default=1e-6,
         help="largest error accepted for grad, relative to the gradient's largest element "
-        "(0 < RTOL < 1; default 1e-6; 10x for hessian)",
+        "(0 < RTOL < 1; default 1e-6; 10x for hvp and hessian)",
     )
     parser.add_argument(
         "--timeout",
@@ -196,7 +201,7 @@ def report(path: Path, seed: int, rtol: float, outcome: dict) -> int:
         return 1
     failed = False
     for label, error in outcome["errors"].items():
-        limit = rtol * (10 if label == "hessian" else 1)
+        limit = rtol * (10 if label in ("hvp", "hessian") else 1)
         ok = float(error) <= limit
         failed |= not ok
         verdict = "ok" if ok else f"FAILED (> {limit:.0e})"
@@ -250,10 +255,13 @@ def _call(what: str, note, function, *args):
 
 
 def measure(path: Path, seed: int, note) -> dict:
-    """Import the module and measure the largest relative error of each gradient (and Hessian)."""
+    """Import the module and measure the largest relative error of each gradient, of hvp (and of
+    the Hessian)."""
     module = _call("import", note, _import, path)
     point = _call("loss", note, finite_point, module, seed)
-    return {"N": len(point[_data_matrix(module)]), "errors": compare(module, point, note)}
+    matrix = _data_matrix(module)
+    size = {"N": len(point[matrix])} if matrix else {}
+    return {**size, "errors": compare(module, point, seed, note)}
 
 
 def _import(path: Path):
@@ -286,10 +294,9 @@ def _value_function(module):
     return getattr(module, "loss", None) or module.value
 
 
-def _data_matrix(module) -> str:
-    return next(
-        (name for name, shape in module._SHAPES.items() if len(shape) == 2), next(iter(module._SHAPES))
-    )
+def _data_matrix(module) -> str | None:
+    """The first matrix argument (its rows are the samples), if any."""
+    return next((name for name, shape in module._SHAPES.items() if len(shape) == 2), None)
 
 
 def finite_point(module, seed: int) -> dict:
@@ -306,48 +313,102 @@ def finite_point(module, seed: int) -> dict:
             )
             value = rng.standard_normal(dims) * (scale if name in module._WRT or not shape else 1.0)
             point[name] = value + offset if not shape else value
-        if np.all(np.isfinite(_value_function(module)(*point.values()))):
+        if np.isfinite(_value(module, point)):
             return point
     raise Failure("found no point where the module's value is finite")
 
 
-def compare(module, point: dict, note) -> dict:
-    """The largest relative error of each gradient, and of the Hessian if the module has one."""
-    from ..testing import numerical_gradient, relative_error
+def _value(module, point: dict) -> float:
+    """The module's loss at ``point``, after checking that it is one number."""
+    function = _value_function(module)
+    array = _float_array(function(*point.values()), f"the result of {function.__name__}")
+    if array.shape != ():
+        raise Failure(f"{function.__name__} returned shape {array.shape}, expected a scalar ()")
+    return float(array)
 
-    value = _value_function(module)
+
+def compare(module, point: dict, seed: int, note) -> dict:
+    """The largest relative error of each gradient, of value_and_grad and hvp (when the module
+    has them) and of the Hessian (if the module has one)."""
+    from ..testing import numerical_gradient
+
     analytic = _call("grad", note, _gradients, module, point)
     numerical = _call(
-        "loss", note, lambda: numerical_gradient(lambda p: value(*p.values()), point, wrt=module._WRT)
+        "loss", note, lambda: numerical_gradient(lambda p: _value(module, p), point, wrt=module._WRT)
     )
-    errors = {f"grad {name}": relative_error(analytic[name], numerical[name]) for name in module._WRT}
+    noise = _noise(_call("loss", note, _value, module, point))
+    errors = {f"grad {name}": _error(analytic[name], numerical[name], noise) for name in module._WRT}
+    if hasattr(module, "value_and_grad"):
+        errors["value_and_grad"] = _call(
+            "value_and_grad", note, _value_and_grad_error, module, point, numerical, noise
+        )
+    noise = _noise(_flatten(analytic, module._WRT))
+    if hasattr(module, "hvp"):
+        errors["hvp"] = _hvp_error(module, point, seed, note, noise)
     if hasattr(module, "hessian"):
         expected = _call("grad", note, _hessian_by_differences, module, point)
-        errors["hessian"] = relative_error(_call("hessian", note, _hessian, module, point), expected)
+        errors["hessian"] = _error(_call("hessian", note, _hessian, module, point), expected, noise)
     return errors
 
 
-def _gradients(module, point: dict) -> dict:
-    """grad's values by parameter name, after checking their number and shapes."""
+def _noise(values) -> float:
+    """How far central differences of a function can be off by rounding alone: ROUNDING of the
+    function's largest value, divided by the step."""
     import numpy as np
 
-    values = module.grad(*point.values())
-    wrt = module._WRT
-    if not isinstance(values, (tuple, list)) or len(values) != len(wrt):
-        count = f"{len(values)} values" if isinstance(values, (tuple, list)) else f"a {type(values).__name__}"
+    magnitudes = np.abs(np.ravel(values))
+    finite = magnitudes[np.isfinite(magnitudes)]
+    return ROUNDING * float(finite.max()) / STEP if finite.size else 0.0
+
+
+def _error(analytic, numerical, noise: float = 0.0) -> float:
+    """The relative error of ``analytic`` against central differences, each difference first
+    reduced by their rounding ``noise`` (an exact 0 against differences of 1e-10 is no error)."""
+    import numpy as np
+
+    from ..testing import relative_error
+
+    a, b = np.asarray(analytic, dtype=float), np.asarray(numerical, dtype=float)
+    gap = b - a
+    with np.errstate(invalid="ignore"):
+        nearer = a + np.sign(gap) * np.maximum(np.abs(gap) - noise, 0.0)
+    return relative_error(a, np.where(np.isfinite(gap), nearer, b))
+
+
+def _gradients(module, point: dict) -> dict:
+    """grad's values by parameter name, after checking their structure and shapes."""
+    return _by_parameter("grad", module.grad(*point.values()), module._WRT, point)
+
+
+def _by_parameter(function: str, values, wrt: tuple, point: dict) -> dict:
+    """A result with the structure of grad's (the array itself for one parameter, else a tuple in
+    the order of ``wrt``) by parameter name; a wrong structure or shape is a Failure."""
+    import numpy as np
+
+    what = "gradients" if function in ("grad", "value_and_grad") else "products"
+    many = isinstance(values, (tuple, list))
+    if len(wrt) == 1 and many:
         raise Failure(
-            f"grad returned {count}, expected {len(wrt)} gradients ({', '.join(wrt)}), in that order"
+            f"{function} returned a {len(values)}-{type(values).__name__}, expected one array shaped like "
+            f"{wrt[0]} {np.shape(point[wrt[0]])} (a module with one parameter returns it alone)"
         )
-    gradients = {}
+    values = (values,) if len(wrt) == 1 else values
+    if (not many and len(wrt) > 1) or len(values) != len(wrt):
+        count = f"{len(values)} values" if many else f"a {type(values).__name__}"
+        raise Failure(
+            f"{function} returned {count}, expected {len(wrt)} {what} ({', '.join(wrt)}), in that order"
+        )
+    result = {}
     for name, value in zip(wrt, values):
-        array = _float_array(value, f"the gradient of {name}")
+        noun = "gradient" if what == "gradients" else function
+        array = _float_array(value, f"the {noun} of {name}")
         if array.shape != np.shape(point[name]):
             raise Failure(
-                f"grad returned shape {array.shape} for {name}, expected {np.shape(point[name])} "
-                f"(gradients in the order {', '.join(wrt)})"
+                f"{function} returned shape {array.shape} for {name}, expected {np.shape(point[name])} "
+                f"({what} in the order {', '.join(wrt)})"
             )
-        gradients[name] = array
-    return gradients
+        result[name] = array
+    return result
 
 
 def _float_array(value, what: str):
@@ -357,6 +418,37 @@ def _float_array(value, what: str):
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise Failure(f"{what} is not an array of numbers: {type(value).__name__}") from None
+
+
+def _value_and_grad_error(module, point: dict, numerical: dict, noise: float) -> float:
+    """How far value_and_grad's (loss, grad) is from loss and central differences of loss."""
+    both = module.value_and_grad(*point.values())
+    if not isinstance(both, tuple) or len(both) != 2:
+        raise Failure(f"value_and_grad returned a {type(both).__name__}, expected a tuple (loss, grad)")
+    value = _float_array(both[0], "the loss of value_and_grad")
+    if value.shape != ():
+        raise Failure(f"value_and_grad returned shape {value.shape} for the loss, expected a scalar ()")
+    theirs = _by_parameter("value_and_grad", both[1], module._WRT, point)
+    gradients = _error(_flatten(theirs, module._WRT), _flatten(numerical, module._WRT), noise)
+    return max(gradients, _error(value, _value(module, point)))
+
+
+def _hvp_error(module, point: dict, seed: int, note, noise: float) -> float:
+    """The largest relative error of hvp along random directions against central differences
+    of grad along each direction."""
+    import numpy as np
+
+    rng, wrt, worst = np.random.default_rng([seed, 1]), module._WRT, 0.0
+    for _ in range(DIRECTIONS):
+        v = {name: rng.standard_normal(np.shape(point[name])) for name in wrt}
+        direction = v[wrt[0]] if len(wrt) == 1 else tuple(v[name] for name in wrt)
+        product = _call("hvp", note, lambda d=direction: module.hvp(*point.values(), d))
+        analytic = _flatten(_call("hvp", note, _by_parameter, "hvp", product, wrt, point), wrt)
+        flat, step = _flatten(point, wrt), STEP * _flatten(v, wrt)
+        up = _call("grad", note, _flat_gradient, module, _unflatten(point, wrt, flat + step))
+        down = _call("grad", note, _flat_gradient, module, _unflatten(point, wrt, flat - step))
+        worst = max(worst, _error(analytic, (up - down) / (2 * STEP), noise))
+    return worst
 
 
 def _hessian(module, point: dict):
@@ -375,10 +467,10 @@ def _hessian_by_differences(module, point: dict):
     columns = []
     for k in range(flat.size):
         step = np.zeros(flat.size)
-        step[k] = 1e-6
+        step[k] = STEP
         up = _flat_gradient(module, _unflatten(point, module._WRT, flat + step))
         down = _flat_gradient(module, _unflatten(point, module._WRT, flat - step))
-        columns.append((up - down) / 2e-6)
+        columns.append((up - down) / (2 * STEP))
     return np.column_stack(columns)
 
 
@@ -404,6 +496,4 @@ def _unflatten(point: dict, wrt, flat) -> dict:
 
 
 def _flat_gradient(module, point: dict):
-    import numpy as np
-
-    return np.concatenate([np.ravel(g) for g in _gradients(module, point).values()])
+    return _flatten(_gradients(module, point), module._WRT)
