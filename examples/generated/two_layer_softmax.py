@@ -43,6 +43,8 @@ __all__ = [
     "hessian",
     "hvp",
     "loss",
+    "partial_sums",
+    "penalty",
     "predict",
     "value",
     "value_and_grad",
@@ -103,11 +105,17 @@ def loss(
     k1 = np.sum(G)
     m = r + k1
     R = 0.0005 * m
-    totals = None
-    for rows in _row_blocks(X, block_size):
-        parts = _loss_rows(W_1, b_1, W_2, b_2, X[rows], Y[rows])
-        totals = _accumulate(totals, parts)
-    (t,) = totals
+    (t,) = _totals(
+        _loss_rows,
+        W_1,
+        b_1,
+        W_2,
+        b_2,
+        X,
+        Y,
+        sliced=(4, 5),
+        block_size=block_size,
+    )
     L = 1 / N * t
     C = L + R
     return _fresh((W_1, b_1, W_2, b_2, X, Y), C)
@@ -128,11 +136,18 @@ def grad(
     N = X.shape[0]
     t7 = 0.001 * W_1
     t10 = 0.001 * W_2
-    totals = None
-    for rows in _row_blocks(X, block_size):
-        parts = _grad_rows(W_1, b_1, W_2, b_2, X[rows], Y[rows], N)
-        totals = _accumulate(totals, parts)
-    t6, grad_b_1, t9, grad_b_2 = totals
+    t6, grad_b_1, t9, grad_b_2 = _totals(
+        _grad_rows,
+        W_1,
+        b_1,
+        W_2,
+        b_2,
+        X,
+        Y,
+        N,
+        sliced=(4, 5),
+        block_size=block_size,
+    )
     grad_W_1 = t6 + t7
     grad_W_2 = t9 + t10
     return _fresh((W_1, b_1, W_2, b_2, X, Y), (grad_W_1, grad_b_1, grad_W_2, grad_b_2))
@@ -159,11 +174,18 @@ def value_and_grad(
     R = 0.0005 * m
     t7 = 0.001 * W_1
     t10 = 0.001 * W_2
-    totals = None
-    for rows in _row_blocks(X, block_size):
-        parts = _value_and_grad_rows(W_1, b_1, W_2, b_2, X[rows], Y[rows], N)
-        totals = _accumulate(totals, parts)
-    t, t6, grad_b_1, t9, grad_b_2 = totals
+    t, t6, grad_b_1, t9, grad_b_2 = _totals(
+        _value_and_grad_rows,
+        W_1,
+        b_1,
+        W_2,
+        b_2,
+        X,
+        Y,
+        N,
+        sliced=(4, 5),
+        block_size=block_size,
+    )
     L = 1 / N * t
     C = L + R
     grad_W_1 = t6 + t7
@@ -173,6 +195,69 @@ def value_and_grad(
         C,
         (grad_W_1, grad_b_1, grad_W_2, grad_b_2),
     )
+
+
+def partial_sums(
+    W_1: np.ndarray,
+    b_1: np.ndarray,
+    W_2: np.ndarray,
+    b_2: np.ndarray,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    total_rows: int | None = None,
+    block_size: int | None = None,
+) -> tuple:
+    """These rows' shares of the data term of (loss, grad): (rows, loss share, grad shares).
+
+    The shares of any split of the rows, each called with ``total_rows`` = the number of
+    rows in all (default: these rows), add up to the data term; ``penalty`` is the rest,
+    to be added once. Empty blocks are allowed."""
+    W_1, b_1, W_2, b_2, X, Y = _prepare(W_1, b_1, W_2, b_2, X, Y, empty_rows=True)
+    N = _total_rows(total_rows, X)
+    t, t6, grad_b_1, t9, grad_b_2 = _totals(
+        _value_and_grad_rows,
+        W_1,
+        b_1,
+        W_2,
+        b_2,
+        X,
+        Y,
+        N,
+        sliced=(4, 5),
+        block_size=block_size,
+    )
+    L = 1 / N * t
+    value, gradient = _fresh(
+        (W_1, b_1, W_2, b_2, X, Y),
+        L,
+        (t6, grad_b_1, t9, grad_b_2),
+    )
+    return X.shape[0], value, gradient
+
+
+def penalty(
+    W_1: np.ndarray,
+    b_1: np.ndarray,
+    W_2: np.ndarray,
+    b_2: np.ndarray,
+) -> tuple:
+    """The terms of (loss, grad) in the parameters only (regularisers): (value, grad)."""
+    W_1, b_1, W_2, b_2, _0, _1 = _prepare(W_1, b_1, W_2, b_2, _ABSENT, _ABSENT)
+    H = W_1**2
+    r = np.sum(H)
+    G = W_2**2
+    k1 = np.sum(G)
+    m = r + k1
+    R = 0.0005 * m
+    t7 = 0.001 * W_1
+    t10 = 0.001 * W_2
+    value, gradient = _fresh(
+        (W_1, b_1, W_2, b_2),
+        R,
+        (t7, np.zeros_like(b_1), t10, np.zeros_like(b_2)),
+    )
+    return value, gradient
 
 
 def hvp(
@@ -192,23 +277,22 @@ def hvp(
     N = X.shape[0]
     d_t7 = 0.001 * d_W_1
     d_t10 = 0.001 * d_W_2
-    totals = None
-    for rows in _row_blocks(X, block_size):
-        parts = _hvp_rows(
-            W_1,
-            b_1,
-            W_2,
-            b_2,
-            d_W_1,
-            d_b_1,
-            d_W_2,
-            d_b_2,
-            X[rows],
-            Y[rows],
-            N,
-        )
-        totals = _accumulate(totals, parts)
-    d_t6, d_grad_b_1, t22, t23, d_grad_b_2 = totals
+    d_t6, d_grad_b_1, t22, t23, d_grad_b_2 = _totals(
+        _hvp_rows,
+        W_1,
+        b_1,
+        W_2,
+        b_2,
+        d_W_1,
+        d_b_1,
+        d_W_2,
+        d_b_2,
+        X,
+        Y,
+        N,
+        sliced=(8, 9),
+        block_size=block_size,
+    )
     d_grad_W_1 = d_t6 + d_t7
     d_grad_W_2 = t22 + t23 + d_t10
     return _fresh(
@@ -334,7 +418,7 @@ def _hvp_rows(W_1, b_1, W_2, b_2, d_W_1, d_b_1, d_W_2, d_b_2, X, Y, N):
     return (d_t6, d_grad_b_1, t22, t23, d_grad_b_2)
 
 
-def _prepare(W_1, b_1, W_2, b_2, X, Y):
+def _prepare(W_1, b_1, W_2, b_2, X, Y, empty_rows=False):
     """The arguments as arrays of one floating dtype, after checking their shapes."""
     if W_1 is not _ABSENT:
         W_1 = _array("W_1", W_1, 2, "(n, h)")
@@ -348,7 +432,7 @@ def _prepare(W_1, b_1, W_2, b_2, X, Y):
             (("W_1", "columns"), None),
         )
     if X is not _ABSENT:
-        X = _array("X", X, 2, "(N, n)")
+        X = _array("X", X, 2, "(N, n)", empty_rows)
         _check_shape(
             "X",
             X,
@@ -357,7 +441,7 @@ def _prepare(W_1, b_1, W_2, b_2, X, Y):
             (None, ("W_1", "rows")),
         )
     if Y is not _ABSENT:
-        Y = _array("Y", Y, 2, "(N, k)")
+        Y = _array("Y", Y, 2, "(N, k)", empty_rows)
         _check_shape(
             "Y",
             Y,
@@ -382,9 +466,15 @@ def _prepare(W_1, b_1, W_2, b_2, X, Y):
     )
 
 
+def _is_dask(value) -> bool:
+    """A Dask collection: the module imports Dask only when it is given one."""
+    return hasattr(type(value), "__dask_graph__")
+
+
 def _result_type(*arrays) -> np.dtype:
     """The floating dtype of the arrays given (``_ABSENT`` ones left out)."""
-    return np.result_type(*[a for a in arrays if a is not _ABSENT], 1.0)
+    given = [a.dtype if _is_dask(a) else a for a in arrays if a is not _ABSENT]
+    return np.result_type(*given, 1.0)
 
 
 def _direction(name: str, value, parameter: np.ndarray) -> np.ndarray:
@@ -409,13 +499,14 @@ def _directions(direction, parameters: tuple) -> tuple:
     )
 
 
-def _array(name: str, value, ndim: int, pattern: str) -> np.ndarray:
-    """``value`` as an array of real numbers with ``ndim`` dimensions, none empty, else ValueError."""
+def _array(name: str, value, ndim: int, pattern: str, empty_rows: bool = False):
+    """``value`` as an array of real numbers with ``ndim`` dimensions, none empty (but the rows
+    where ``empty_rows``), else ValueError; a Dask array stays one."""
     if value is None or isinstance(value, (str, bytes)):
         kind = type(value).__name__
         raise ValueError(f"{name} must be real numbers of shape {pattern}, got {kind}")
     try:
-        array = np.asarray(value)
+        array = value if _is_dask(value) else np.asarray(value)
     except (TypeError, ValueError):
         message = f"{name} is not an array of shape {pattern} (ragged?)"
         raise ValueError(message) from None
@@ -423,7 +514,7 @@ def _array(name: str, value, ndim: int, pattern: str) -> np.ndarray:
         raise ValueError(f"{name} must be real numbers, got dtype {array.dtype}")
     if array.ndim != ndim:
         raise ValueError(f"{name} must have shape {pattern}, got shape {array.shape}")
-    if 0 in array.shape:
+    if 0 in array.shape[1 if empty_rows else 0 :]:
         raise ValueError(f"{name} is empty: shape {array.shape} for {pattern}")
     return array
 
@@ -454,8 +545,8 @@ def _counts(ndim: int, axis: int) -> str:
 def _fresh(arguments: tuple, *values):
     """``values`` (nested tuples kept) as new arrays of the arguments' dtype, NumPy scalars for
     shape (): never an argument, a view of one, or an array another value shares."""
-    dtype = np.result_type(*[a for a in arguments if a is not _ABSENT])
-    done: list = [a for a in arguments if a is not _ABSENT]
+    dtype = _result_type(*arguments)
+    done: list = [a for a in arguments if a is not _ABSENT and not _is_dask(a)]
 
     def convert(value):
         if isinstance(value, tuple):
@@ -470,6 +561,33 @@ def _fresh(arguments: tuple, *values):
     return result[0] if len(result) == 1 else result
 
 
+def _totals(function, *arguments, sliced: tuple, block_size: int | None) -> list:
+    """The sums over blocks of rows of ``function(*arguments)``, the arguments at the positions
+    ``sliced`` cut into the blocks (chunk by chunk on Dask's scheduler for Dask arrays)."""
+    data = arguments[sliced[0]]
+    if _is_dask(data):
+        return _dask_totals(function, arguments, sliced)
+    totals = None
+    for rows in _row_blocks(data, block_size):
+        block = [a[rows] if k in sliced else a for k, a in enumerate(arguments)]
+        totals = _accumulate(totals, function(*block))
+    if totals is None:  # no rows: the sums over none
+        return list(function(*arguments))
+    return totals
+
+
+def _total_rows(total_rows, data) -> int:
+    """The number of rows in all (a block's share of a mean divides by it): default, these."""
+    if total_rows is None:
+        return max(1, len(data))
+    given = max(1, len(data))
+    whole = not isinstance(total_rows, bool) and total_rows == int(total_rows)
+    if not whole or total_rows < given:
+        message = f"total_rows must be an integer >= the {len(data)} rows given"
+        raise ValueError(f"{message}, got {total_rows!r}")
+    return int(total_rows)
+
+
 def _row_blocks(data: np.ndarray, block_size: int | None) -> list:
     """Slices of ``block_size`` rows covering ``data`` (None: rows of about _BLOCK_BYTES)."""
     if block_size is None:
@@ -482,6 +600,56 @@ def _row_blocks(data: np.ndarray, block_size: int | None) -> list:
 
 def _slices(count: int, size: int) -> list:
     return [slice(start, start + size) for start in range(0, count, size)]
+
+
+def _dask_totals(function, arguments: tuple, sliced: tuple) -> list:
+    """One task per chunk of rows and a tree of sums, on the active Dask scheduler (threads,
+    processes or a distributed cluster): one pass over the data, NumPy results. Chunks are
+    aligned on the first array's rows and made whole along the columns."""
+    import sys
+
+    import cloudpickle
+    import dask
+
+    module = sys.modules.get(__name__)
+    if module is not None:
+        cloudpickle.register_pickle_by_value(module)
+    rows = arguments[sliced[0]].chunks[0]
+    chunks = []
+    for k in sliced:
+        whole = {axis: -1 for axis in range(1, arguments[k].ndim)}
+        array = arguments[k].rechunk({0: rows, **whole})
+        chunks.append(array.to_delayed().reshape(len(rows)))
+    fixed = {k: a for k, a in enumerate(arguments) if k not in sliced}
+    fixed = dask.delayed({k: _computed(a) for k, a in fixed.items()})
+
+    # A closure: pickled by value, as is this module, so workers need not import it.
+    def call(fixed: dict, *blocks) -> tuple:
+        return _call_block(function, fixed, sliced, *blocks)
+
+    count = len(rows)
+    parts = [dask.delayed(call)(fixed, *[c[i] for c in chunks]) for i in range(count)]
+    while len(parts) > 1:
+        pairs = [parts[i : i + 2] for i in range(0, len(parts), 2)]
+        parts = [dask.delayed(_add)(*p) if len(p) == 2 else p[0] for p in pairs]
+    (totals,) = dask.compute(parts[0])
+    return list(totals)
+
+
+def _computed(value):
+    return value.compute() if _is_dask(value) else value
+
+
+def _call_block(function, fixed: dict, sliced: tuple, *blocks) -> tuple:
+    """``function`` on one chunk of rows (the ``blocks``) and the arguments that are not cut."""
+    given = iter(blocks)
+    count = len(fixed) + len(sliced)
+    arguments = [next(given) if k in sliced else fixed[k] for k in range(count)]
+    return tuple(np.asarray(part) for part in function(*arguments))
+
+
+def _add(left: tuple, right: tuple) -> tuple:
+    return tuple(a + b for a, b in zip(left, right))
 
 
 def _accumulate(totals, parts: tuple) -> list:

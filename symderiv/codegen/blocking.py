@@ -148,3 +148,75 @@ def _contraction(value: ir.Node, args: list) -> bool:
 
 def _sum_over_rows(value: ir.Node, args: list) -> bool:
     return isinstance(value, ir.Sum) and args == ["row"] and value.axis in (None, 0)
+
+
+# --------------------------------------------------------------------------- data term and penalty
+
+LINEAR = (ir.Add, ir.Sub, ir.Neg, ir.Mul, ir.MatMul, ir.Transpose, ir.Sum, ir.Broadcast, ir.Outer)
+
+
+@dataclass
+class Split:
+    """The post statements as two programs: the data term (the partial sums carried through,
+    every parameter-only value zero) and the penalty (every partial sum zero)."""
+
+    data: list
+    penalty: list
+    data_outputs: dict
+    penalty_outputs: dict
+
+
+def split(plan: Plan, outputs: dict) -> Split | None:
+    """The data term and the penalty of each output, where the outputs are a term linear in the
+    partial sums plus a term in the parameters only (None otherwise): then shares of any split
+    of the rows add up to the data term, and the penalty is added once."""
+    kinds = {s.name: "data" for s in plan.partials}
+    for a in plan.post:
+        kind = _term_kind(a.value, kinds)
+        if kind is None:
+            return None
+        kinds[a.target.name] = kind
+    zero_pre = {a.target: ir.zeros(a.target.shape) for a in plan.pre}
+    zero_data = {s: ir.zeros(s.shape) for s in plan.partials}
+    data, penalty = _substituted(plan.post, zero_pre), _substituted(plan.pre + plan.post, zero_data)
+    return Split(
+        data[0],
+        penalty[0],
+        {k: [ir.substitute(v, {**zero_pre, **data[1]}) for v in vs] for k, vs in outputs.items()},
+        {k: [ir.substitute(v, {**zero_data, **penalty[1]}) for v in vs] for k, vs in outputs.items()},
+    )
+
+
+def _term_kind(node: ir.Node, kinds: dict) -> str | None:
+    """"data" (linear in the partial sums), "pre" (no partial sum), "split" (a sum of both), or
+    None where a partial sum enters non-linearly or times another."""
+    if isinstance(node, ir.Symbol):
+        return kinds.get(node.name, "pre")
+    if not node.args:
+        return "pre"
+    args = [_term_kind(a, kinds) for a in node.args]
+    if None in args:
+        return None
+    moving = [k for k in args if k != "pre"]
+    if not moving:
+        return "pre"
+    if isinstance(node, (ir.Add, ir.Sub)):
+        return "split" if "pre" in args or "split" in args else "data"
+    if isinstance(node, ir.Div) and args[1] == "pre":
+        return args[0]
+    if isinstance(node, LINEAR) and len(moving) == 1:
+        return moving[0]
+    return None
+
+
+def _substituted(statements: list, zeros: dict) -> tuple:
+    """The statements with ``zeros`` put in; statements that became zero are dropped."""
+    mapping = dict(zeros)
+    kept = []
+    for a in statements:
+        value = ir.substitute(a.value, mapping)
+        if ir.is_zero(value) or isinstance(value, (ir.Const, ir.Symbol)):  # zeros and aliases
+            mapping[a.target] = value
+            continue
+        kept.append(type(a)(a.target, value))
+    return kept, {k: v for k, v in mapping.items() if k not in zeros}

@@ -86,21 +86,13 @@ class FunctionWriter:
             _bind_dtype(private_body, row_args[0], at=0),
         )
         sliced = {s.name for s in plan.sliced}
-        call_args = [f"{a}[rows]" if a in sliced else a for a in row_args] + dims_in_block
-        loop = [
-            "totals = None",
-            *layout.call("for rows in _row_blocks(", [plan.sliced[0].name, "block_size"], "):", 4),
-            *["    " + line for line in layout.assign_call("parts", private_name, ", ".join(call_args), 8)],
-            "    totals = _accumulate(totals, parts)",
-        ]
+        positions = [str(k) for k, a in enumerate(row_args) if a in sliced]
         ordered = sorted(partials, key=self._order)
-        unpack = layout.lines_of(
-            f"({ordered[0]},) = totals" if len(ordered) == 1 else f"{', '.join(ordered)} = totals",
-            "(",
-            ordered,
-            ") = totals",
-            4,
-        )
+        targets = f"({ordered[0]},)" if len(ordered) == 1 else ", ".join(ordered)
+        items = [private_name, *row_args, *dims_in_block, f"sliced={layout.tuple_display(positions)}"]
+        loop = layout.assign_call(targets, "_totals", ", ".join(items + ["block_size=block_size"]), 4)
+        self.row_call = (targets, items)
+        unpack: list = []
         everything = pre_lines + block_lines + post_lines
         body += self._dimension_lines(everything)
         body += pre_lines + loop + unpack + post_lines + self._return(args)
@@ -127,8 +119,9 @@ class FunctionWriter:
         names = self.b.prepare.dim_names()
         return [n for _, n in sorted(names.items(), key=lambda x: x[1]) if any(_reads(line, n) for line in lines)]
 
-    def _dimension_lines(self, lines: list) -> list:
-        text = self._result_texts()
+    def _dimension_lines(self, lines: list, texts: list | None = None) -> list:
+        """``N = X.shape[0]`` for each dimension the lines (and the results' texts) read."""
+        text = self._result_texts() if texts is None else texts
         out = []
         for d, name in sorted(self.b.prepare.dim_names().items(), key=lambda x: x[1]):
             if any(_reads(line, name) for line in lines + text):
@@ -136,16 +129,21 @@ class FunctionWriter:
         return out
 
     def _result_texts(self) -> list:
-        from ..numpy_printer import IRPrinter
+        return [text for texts in self._output_texts().values() for text in texts]
 
-        printer = IRPrinter({}, self.b.prepare.dim_names())
-        return [printer.doprint(v) for vs in self.program.outputs.values() for v in vs]
-
-    def _return(self, args: list) -> list:
-
+    def _output_texts(self) -> dict:
+        """Each output printed; a zero gradient as zeros like its parameter."""
         printer = Printer(self.b.prepare.dim_names())
         texts = {k: [printer.doprint(v) for v in vs] for k, vs in self.program.outputs.items()}
+        for key in ("grad", "hvp"):
+            if key in texts:
+                outputs = zip(texts[key], self.program.outputs[key], self.b.params)
+                texts[key] = [zero_like(v, p) or text for text, v, p in outputs]
         self.b.helpers |= printer.helpers
+        return texts
+
+    def _return(self, args: list) -> list:
+        texts = self._output_texts()
         given = layout.tuple_display(args)
         if self.name == "value_and_grad":
             items = [given, texts["loss"][0], _structure(texts["grad"])]
@@ -168,6 +166,13 @@ class FunctionWriter:
         return self.DOCS[self.name].format(output=d.output.name, params=params)
 
 
+def zero_like(node: ir.Node, parameter: ir.Symbol) -> str:
+    """A zero result shaped like its parameter, as NumPy ("" where ``node`` is not zero)."""
+    if not ir.is_zero(node):
+        return ""
+    return f"np.zeros_like({parameter.name})" if parameter.shape else "0"
+
+
 def _structure(texts: list) -> str:
     return texts[0] if len(texts) == 1 else layout.tuple_display(texts)
 
@@ -188,6 +193,8 @@ def _bind_dtype(lines: list, array: str, at: int | None = None) -> list:
     for k, line in enumerate(lines):
         if re.search(r"(?<![\w.])dtype(?!\w)(?!\s*=[^=])", line):
             where = k if at is None else at
+            while where > 0 and lines[where].startswith((" ", ")")):  # the statement's first line
+                where -= 1
             return lines[:where] + [f"dtype = {array}.dtype"] + lines[where:]
     return lines
 
@@ -211,8 +218,9 @@ class Prepare:
     """``_prepare``: every argument checked (kind, rank, sizes other arguments fixed) and converted
     to one floating dtype; the dimensions' sizes read from the first argument holding each."""
 
-    def __init__(self, arguments: tuple):
+    def __init__(self, arguments: tuple, data: tuple = ()):
         self.arguments = arguments
+        self.data = {s.name for s in data}  # may have no rows where empty_rows is passed
         self.dims: dict = {}  # dimension -> source text of its size (after _prepare)
         self.sources: dict = {}
         self.body: list = []
@@ -236,14 +244,17 @@ class Prepare:
         dtype = layout.call("dtype = _result_type(", arrays, ")", 4) if arrays else ["dtype = np.dtype(float)"]
         results = [self._convert(s) for s in self.arguments]
         return {
-            "header_lines": layout.call("def _prepare(", [s.name for s in self.arguments], "):", 0),
+            "header_lines": layout.call(
+                "def _prepare(", [s.name for s in self.arguments] + ["empty_rows=False"], "):", 0
+            ),
             "body": self.body + dtype,
             "results": results,
         }
 
     def _check(self, symbol: ir.Symbol) -> list:
         name, shape, ndim = symbol.name, pattern(symbol.shape), len(symbol.shape)
-        lines = [f'{name} = _array("{name}", {name}, {ndim}, "{shape}")']
+        rows = ", empty_rows" if name in self.data and ndim else ""
+        lines = [f'{name} = _array("{name}", {name}, {ndim}, "{shape}"{rows})']
         expected, sources = [], []
         for axis, d in enumerate(symbol.shape):
             source = self.sources.get(d)

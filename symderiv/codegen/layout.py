@@ -46,12 +46,13 @@ def return_lines(result: str, indent: int = 4) -> list[str]:
     return ["return ("] + [f"    {item}," for item in items] + [")"]
 
 
-def return_call(head: str, items: list, tail: str, indent: int = 4) -> list[str]:
-    """``return head items tail`` (a call), one item a line when too long, tuples split in turn."""
-    one_line = f"return {head}{', '.join(items)}{tail}"
+def return_call(head: str, items: list, tail: str, indent: int = 4, statement: str = "return ") -> list[str]:
+    """``return head items tail`` (a call), one item a line when too long, tuples split in turn;
+    ``statement`` replaces ``return `` (``value = ``)."""
+    one_line = f"{statement}{head}{', '.join(items)}{tail}"
     if indent + len(one_line) <= LINE_LIMIT:
         return [one_line]
-    lines = [f"return {head}"]
+    lines = [f"{statement}{head}"]
     for item in items:
         lines += ["    " + line for line in item_lines(item, indent + 4)]
     return lines + [tail]
