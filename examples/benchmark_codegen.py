@@ -1,8 +1,9 @@
-"""Time the generated relu + mse gradient against other ways of computing it.
+"""Time generated gradients against other ways of computing them.
 
-    python examples/benchmark_codegen.py [--repeats 15] [--plot benchmark.png]
+    python examples/benchmark_codegen.py [--only neuron|network] [--repeats 15] [--plot benchmark.png]
 
-Implementations (float64), each checked against the generated module before timing:
+The neuron part: the relu + mse gradient. Implementations (float64), each checked against the
+generated module before timing:
 
 * generated   examples/generated/relu_mse.py, ``grad``
 * numpy       the gradient written by hand: 2/N Xᵀ(1[z > 0] ⊙ e)
@@ -19,31 +20,39 @@ within each repeat, in an order rotated from one repeat to the next. Each implem
 0.15 s of quiet (OpenBLAS's workers spin for about 0.1 s after each product and would take a
 core from the next implementation), then an untimed call, then the timed call: it runs as in a
 training loop of its own, with its caches and thread pools warm. The script prints medians and
-their ratios to JAX and to PyTorch. It also times the
-generation itself: ``generate()`` in process and ``symderiv codegen`` as a whole process.
+their ratios to JAX and to PyTorch. It also times the generation itself: ``generate()`` in
+process and ``symderiv codegen`` as a whole process.
+
+The network part (benchmark_network.py): a network 784 → 256 relu → 10 with the softmax
+cross-entropy, N = 10⁴, float64 and float32: the generated ``grad`` and ``hvp`` against
+hand-written NumPy, JAX (jit of grad, of jvp of grad) and PyTorch (backward, double backward),
+with the same protocol; then the peak memory of the generated functions beyond their inputs
+(tracemalloc) against the size of X, and the targets (grad ≤ 1.0× JAX and ≤ 0.9× PyTorch,
+hvp ≤ 1.0× JAX, peak ≤ size of X), each told met or missed.
+
+JAX and PyTorch are optional (pip install jax jaxlib; pip install torch==2.13.0, the CPU wheel):
+their rows are skipped without them.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import benchmark_network
 import numpy as np
 from _generated import load
+from benchmark_network import time_interleaved
 
 SIZES = [(1_000_000, 10), (100_000, 100), (10_000, 1000)]
 LAMBDIFY_SIZE = (1_000, 100)
-# Seconds of quiet before each implementation's calls. OpenBLAS's worker threads (NumPy) keep
-# spinning for about 0.1 s after every product, taking a core from whatever runs next in the
-# process: without this pause JAX and PyTorch lose a core to the NumPy implementations.
-QUIET = 0.15
 
 
 def handwritten(w, b, X, y):
@@ -147,19 +156,14 @@ def measure(implementations: dict, N: int, n: int, repeats: int, rng) -> dict:
     for name, f in implementations.items():
         gw, gb = f(w, b, *inputs[name])  # also warms up (JIT compilation)
         error = max(np.max(np.abs(gw - reference[0])), abs(gb - reference[1]))
-        assert error < 1e-8, f"{name} disagrees with the generated module by {error}"
-    times: dict = {name: [] for name in implementations}
-    names = list(implementations)
-    for repeat in range(repeats):
-        shift = repeat % len(names)  # rotated, so each implementation follows each other alike
-        for name in names[shift:] + names[:shift]:
-            f = implementations[name]
-            time.sleep(QUIET)  # the previous implementation's worker threads stop spinning
-            f(w, b, *inputs[name])  # untimed: the timed call runs as in a loop of its own
-            start = time.perf_counter()
-            f(w, b, *inputs[name])
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+        if not error < 1e-8:
+            raise RuntimeError(f"{name} disagrees with the generated module by {error:.1e}")
+    calls = {name: _bound(f, w, b, *inputs[name]) for name, f in implementations.items()}
+    return time_interleaved(calls, repeats)
+
+
+def _bound(f, *args):
+    return lambda: f(*args)
 
 
 def generation_times() -> tuple[float, float]:
@@ -204,7 +208,8 @@ def _ratio(medians: dict, baseline: str):
     return lambda seconds: f"{seconds / reference:.2f}" if reference else "n/a"
 
 
-def plot(results: list, path: str) -> None:
+def plot(groups: list, path: str) -> None:
+    """A bar chart of the medians: ``groups`` as (label, {implementation: seconds})."""
     try:
         import matplotlib
     except ImportError:
@@ -213,32 +218,24 @@ def plot(results: list, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = sorted({name for _, medians in results for name in medians})
-    fig, ax = plt.subplots(figsize=(8, 4))
+    names = sorted({name for _, medians in groups for name in medians})
+    fig, ax = plt.subplots(figsize=(max(8, 1.3 * len(groups)), 4.5))
     width = 0.8 / len(names)
     for k, name in enumerate(names):
-        xs = [i + k * width for i, (_, m) in enumerate(results) if name in m]
-        ax.bar(xs, [m[name] * 1e3 for _, m in results if name in m], width, label=name)
-    ax.set_xticks(
-        [i + 0.4 - width / 2 for i in range(len(results))], [f"N={N:,}\nn={n}" for (N, n), _ in results]
-    )
+        xs = [i + k * width for i, (_, m) in enumerate(groups) if name in m]
+        ax.bar(xs, [m[name] * 1e3 for _, m in groups if name in m], width, label=name)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(groups))], [label for label, _ in groups])
     ax.set_yscale("log")
-    ax.set_ylabel("median time of one gradient (ms)")
-    ax.set_title("relu + mse gradient, float64, " + platform.machine())
+    ax.set_ylabel("median time of one call (ms)")
+    ax.set_title("generated NumPy against other implementations, " + platform.machine())
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     print(f"saved {path}")
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--plot", metavar="PNG", help="save a bar chart (needs matplotlib)")
-    args = parser.parse_args(argv)
-
+def run_neuron(repeats: int) -> list:
+    """Time the relu + mse gradients, print their table; the plot's groups."""
     module = load("relu_mse")
     implementations = {"generated": module.grad, "numpy": handwritten, "tuned": tuned}
     for name, make in (("jax", jax_grad), ("torch", torch_grad)):
@@ -248,23 +245,66 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     results = []
     for N, n in SIZES:
-        results.append(((N, n), measure(implementations, N, n, args.repeats, rng)))
+        results.append(((N, n), measure(implementations, N, n, repeats, rng)))
         print(f"measured N={N:,}, n={n}")
     naive = {k: v for k, v in implementations.items() if k in ("generated", "jax")}
     naive["lambdify"] = lambdify_grad(LAMBDIFY_SIZE[1])
-    results.append((LAMBDIFY_SIZE, measure(naive, *LAMBDIFY_SIZE, max(3, args.repeats // 5), rng)))
-    print()
+    results.append((LAMBDIFY_SIZE, measure(naive, *LAMBDIFY_SIZE, max(3, repeats // 5), rng)))
+    print("\nrelu + mse gradient, float64\n")
     print("\n".join(report(results)))
     in_process, whole = generation_times()
     print(
         f"\ngeneration of relu + mse: {in_process * 1e3:.0f} ms in process, {whole:.2f} s for `symderiv codegen`"
     )
+    return [(f"relu+mse\nN={N:,}\nn={n}", medians) for (N, n), medians in results]
+
+
+def run_network(repeats: int) -> list:
+    """Time the network's grad and hvp, print their tables and targets; the plot's groups."""
+    net = benchmark_network
+    timings, memory, seconds = net.run(repeats, np.random.default_rng(1))
     print(
-        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, NumPy {np.__version__}"
+        f"\nnetwork {net.INPUTS} → {net.HIDDEN} relu → {net.CLASSES} softmax cross-entropy, N = {net.N:,}\n"
     )
+    print("\n".join(net.report(timings)))
+    print("\npeak memory beyond the inputs (tracemalloc)\n")
+    print("\n".join(net.memory_report(memory)))
+    print("\ntargets of the generated module:")
+    print("\n".join("  " + line for line in net.targets(timings, memory)))
+    print(f"\ngeneration of the network module: {seconds * 1e3:.0f} ms in process")
+    return [(f"network {what}\n{dtype}", medians) for what, dtype, medians in timings]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", choices=("neuron", "network"), help="run one part only")
+    parser.add_argument("--repeats", type=int, default=15, help="timed calls per implementation")
+    parser.add_argument("--plot", metavar="PNG", help="save a bar chart (needs matplotlib)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+
+    groups = []
+    if args.only != "network":
+        groups += run_neuron(args.repeats)
+    if args.only != "neuron":
+        groups += run_network(args.repeats)
+    versions = ", ".join(f"{name} {version}" for name, version in _versions())
+    print(f"\nmachine: {platform.platform()}, {platform.processor() or platform.machine()}, {versions}")
     if args.plot:
-        plot(results, args.plot)
+        plot(groups, args.plot)
     return 0
+
+
+def _versions() -> list:
+    """(name, version) of NumPy and of JAX and PyTorch where installed."""
+    found = [("NumPy", np.__version__)]
+    for name, module in (("JAX", "jax"), ("PyTorch", "torch")):
+        if importlib.util.find_spec(module) is not None:
+            found.append((name, importlib.import_module(module).__version__))
+    return found
 
 
 if __name__ == "__main__":

@@ -112,6 +112,41 @@ def _read_elementwise(symbol: ir.Symbol, body: list) -> bool:
     return len(readers) == 1 and isinstance(readers[0].value, ir.ELEMENTWISE)
 
 
+def stable_expression(node: ir.Node) -> ir.Node:
+    """``log(sum(exp(x)))`` (of a vector, or along the rows of a matrix) as ``logsumexp(x)``,
+    whose code subtracts the maximum first and whose gradient is a stable softmax."""
+    mapping: dict[ir.Node, ir.Node] = {}
+    for current in ir.walk(node):
+        args = tuple(mapping.get(a, a) for a in current.args)
+        rebuilt = current if args == current.args else current.rebuild(args)
+        x = _log_sum_exp_argument(rebuilt)
+        if x is not None:
+            mapping[current] = ir.logsumexp(x)
+        elif rebuilt is not current:
+            mapping[current] = rebuilt
+    return mapping.get(node, node)
+
+
+def _log_sum_exp_argument(node: ir.Node) -> ir.Node | None:
+    if not (_is_function(node, sympy.log) and isinstance(node.args[0], ir.Sum)):
+        return None
+    total = node.args[0]
+    inner = total.args[0]
+    if not _is_function(inner, sympy.exp):
+        return None
+    x = inner.args[0]
+    vector = len(x.shape) == 1 and total.axis is None
+    rows = len(x.shape) == 2 and total.axis == 1
+    return x if vector or rows else None
+
+
+def _is_function(node: ir.Node, function) -> bool:
+    """``node`` applies the plain scalar ``function`` (exp, log) to its one operand."""
+    if not isinstance(node, ir.Apply) or len(node.fn.params) != 1:
+        return False
+    return node.fn.body == function(node.fn.params[0])
+
+
 def data_arguments(derivation) -> tuple:
     """The data symbols in the documented order: matrices, vectors, scalars, each by name."""
     params = {p.name for p in derivation.wrt}
