@@ -133,7 +133,6 @@ class ModuleBuilder:
 
     def context(self) -> dict:
         programs = self.programs()
-        intro = self.intro()
         public, private = [], []
         for name in ("predict", "loss", "grad", "value_and_grad", "hvp"):
             if name in programs:
@@ -172,22 +171,21 @@ class ModuleBuilder:
                 ")",
                 0,
             ),
-            "intro": intro,
+            "intro": self.intro(
+                any(f.name.endswith("_rows") for f in private), any(f.name == "partial_sums" for f in public)
+            ),
         }
 
     def _signature(self, data=None, extra=(), keyword=True) -> list:
         return signature(self.params, self.data if data is None else data, extra, keyword)
 
-    def intro(self) -> list:
+    def intro(self, blocked: bool, shares: bool) -> list:
         from ..render.latex import to_latex
         from ..render.view import CONVENTION_NOTE
 
         d = self.derivation
         shapes = ", ".join(f"{s.name} {pattern(s.shape) if s.shape else 'scalar'}" for s in self.arguments)
         order = ", ".join(s.name for s in self.arguments)
-        one = len(self.params) == 1
-        functions = "predict, loss, grad, value_and_grad, hvp" if self.prediction is not None else (
-            "loss, grad, value_and_grad, hvp")
         lines = [
             f"    {d.output.name} = {d.expression!r}",
             "",
@@ -199,33 +197,55 @@ class ModuleBuilder:
             "differentiated, then the data (matrices, vectors, scalars, each by name); keywords "
             "named as in the formula work too. " + CONVENTION_NOTE[d.convention],
             "",
-            f"Functions: {functions}"
-            + (", hessian" if self.with_hessian else "")
-            + ("; value is loss. " if True else "")
-            + ("grad returns the gradient shaped like the parameter. " if one else
-               "grad returns one gradient per parameter, in order, each shaped like it. ")
-            + "hvp(..., direction) is the exact Hessian-vector product H·V for a direction V "
-            + ("shaped like the parameter" if one else "given as a tuple with one array per parameter")
-            + ": the derivative of the gradient program along V (forward mode over the backward pass), "
-            "by the same rules and kink convention."
-            + (f" hessian is the dense Hessian over the parameters flattened and concatenated in order, "
-               f"one hvp per column; above {MAX_HESSIAN_PARAMETERS} parameters it raises ValueError "
-               "(use hvp)." if self.with_hessian else ""),
+            self._functions_text(),
             "",
             "Results are new arrays (NumPy scalars for scalars) of the inputs' floating dtype, so "
             f"float32 in gives float32 out. {INPUT_ERRORS}",
         ]
         if all(ir.is_zero(v) for v in self.hvp_outputs):
             lines += ["", "The Hessian is zero almost everywhere: the loss is piecewise linear in the parameters."]
-        rows = blocking.row_dimension(self.base)
-        if rows is not None and blocking.plan(prune(flatten(self.base, Names(self.names.taken)), ("grad",))):
+        if blocked:
+            rows = blocking.row_dimension(self.base)
             lines += [
                 "",
                 f"The work over the {rows} rows of the data runs over blocks of rows of about 4 MiB "
                 "(``block_size`` sets the number of rows): row-wise work per block, and the sums over "
-                "rows (Xᵀ G, column sums) added up from block to block.",
+                "rows (Xᵀ G, column sums) added up from block to block. Dask arrays (chunked along "
+                "the rows) are computed chunk by chunk on the active Dask scheduler, with a tree of "
+                "sums; Dask is imported only then.",
+            ]
+        if shares:
+            lines += [
+                "",
+                "partial_sums(..., total_rows=N) gives a block of rows' share of the data term of "
+                "(loss, grad); the shares of any split of the N rows add up to it, and penalty(...) "
+                "gives the parameter-only terms (regularisers), to be added once.",
             ]
         return lines
+
+    def _functions_text(self) -> str:
+        one = len(self.params) == 1
+        names = ["predict"] if self.prediction is not None else []
+        names += ["loss", "grad", "value_and_grad", "hvp"] + (["hessian"] if self.with_hessian else [])
+        text = f"Functions: {', '.join(names)}; value is loss. "
+        text += (
+            "grad returns the gradient shaped like the parameter. "
+            if one
+            else "grad returns one gradient per parameter, in order, each shaped like it. "
+        )
+        text += "hvp(..., direction) is the exact Hessian-vector product H·V for a direction V "
+        text += "shaped like the parameter" if one else "given as a tuple with one array per parameter"
+        text += (
+            ": the derivative of the gradient program along V (forward mode over the backward pass), "
+            "by the same rules and kink convention."
+        )
+        if self.with_hessian:
+            text += (
+                " hessian is the dense Hessian over the parameters flattened and concatenated in order, "
+                f"one hvp per column; above {MAX_HESSIAN_PARAMETERS} parameters it raises ValueError "
+                "(use hvp)."
+            )
+        return text
 
 
 def repr_name(name: str) -> str:
