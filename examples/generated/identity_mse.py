@@ -79,8 +79,8 @@ def predict(
 ) -> np.ndarray:
     """The model's output for every row of the data."""
     w, b, X, _ = _prepare(w, b, X, _ABSENT)
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     return _fresh((w, b, X), z)
 
 
@@ -252,9 +252,9 @@ def hessian(
 
 def _loss_rows(w, b, X, y):
     """Partial sums of loss over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
-    e = z - y
+    e = X @ w
+    e += b
+    e -= y
     v = e**2
     t = np.sum(v)
     return (t,)
@@ -262,10 +262,10 @@ def _loss_rows(w, b, X, y):
 
 def _grad_rows(w, b, X, y, N):
     """Partial sums of grad over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
-    e = z - y
-    grad_e = 2 / N * e
+    grad_e = X @ w
+    grad_e += b
+    grad_e -= y
+    grad_e *= 2 / N
     grad_w = X.T @ grad_e
     grad_b = np.sum(grad_e)
     return (grad_w, grad_b)
@@ -273,9 +273,9 @@ def _grad_rows(w, b, X, y, N):
 
 def _value_and_grad_rows(w, b, X, y, N):
     """Partial sums of value_and_grad over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
-    e = z - y
+    e = X @ w
+    e += b
+    e -= y
     v = e**2
     t = np.sum(v)
     grad_e = 2 / N * e
@@ -286,9 +286,9 @@ def _value_and_grad_rows(w, b, X, y, N):
 
 def _hvp_rows(w, b, d_w, d_b, X, y, N):
     """Partial sums of hvp over one block of rows of X and y."""
-    d_u = X @ d_w
-    d_z = d_u + d_b
-    d_grad_e = 2 / N * d_z
+    d_grad_e = X @ d_w
+    d_grad_e += d_b
+    d_grad_e *= 2 / N
     d_grad_w = X.T @ d_grad_e
     d_grad_b = np.sum(d_grad_e)
     return (d_grad_w, d_grad_b)

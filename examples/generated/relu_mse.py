@@ -79,8 +79,8 @@ def predict(
 ) -> np.ndarray:
     """The model's output for every row of the data."""
     w, b, X, _ = _prepare(w, b, X, _ABSENT)
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     a = np.maximum(z, 0)
     return _fresh((w, b, X), a)
 
@@ -253,8 +253,8 @@ def hessian(
 
 def _loss_rows(w, b, X, y):
     """Partial sums of loss over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     a = np.maximum(z, 0)
     e = a - y
     v = e**2
@@ -264,13 +264,13 @@ def _loss_rows(w, b, X, y):
 
 def _grad_rows(w, b, X, y, N):
     """Partial sums of grad over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     a = np.maximum(z, 0)
-    e = a - y
-    grad_e = 2 / N * e
+    grad_z = a - y
+    grad_z *= 2 / N
     m = z > 0
-    grad_z = grad_e * m
+    grad_z *= m
     grad_w = X.T @ grad_z
     grad_b = np.sum(grad_z)
     return (grad_w, grad_b)
@@ -278,15 +278,15 @@ def _grad_rows(w, b, X, y, N):
 
 def _value_and_grad_rows(w, b, X, y, N):
     """Partial sums of value_and_grad over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     a = np.maximum(z, 0)
     e = a - y
     v = e**2
     t = np.sum(v)
-    grad_e = 2 / N * e
-    m1 = z > 0
-    grad_z = grad_e * m1
+    grad_z = 2 / N * e
+    m2 = z > 0
+    grad_z *= m2
     grad_w = X.T @ grad_z
     grad_b = np.sum(grad_z)
     return (t, grad_w, grad_b)
@@ -294,14 +294,14 @@ def _value_and_grad_rows(w, b, X, y, N):
 
 def _hvp_rows(w, b, d_w, d_b, X, y, N):
     """Partial sums of hvp over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     t1 = (z > 0).astype(z.dtype)
-    d_u = X @ d_w
-    d_z = d_u + d_b
-    d_a = t1 * d_z
-    d_grad_e = 2 / N * d_a
-    d_grad_z = t1 * d_grad_e
+    d_grad_z = X @ d_w
+    d_grad_z += d_b
+    d_grad_z *= t1
+    d_grad_z *= 2 / N
+    d_grad_z *= t1
     d_grad_w = X.T @ d_grad_z
     d_grad_b = np.sum(d_grad_z)
     return (d_grad_w, d_grad_b)

@@ -79,8 +79,8 @@ def predict(
 ) -> np.ndarray:
     """The model's output for every row of the data."""
     w, b, X, _ = _prepare(w, b, X, _ABSENT)
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     t8 = _sigmoid(z)
     return _fresh((w, b, X), t8)
 
@@ -253,8 +253,8 @@ def hessian(
 
 def _loss_rows(w, b, X, y):
     """Partial sums of loss over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     v = np.logaddexp(0, z)
     s = y * z
     t = v - s
@@ -264,8 +264,8 @@ def _loss_rows(w, b, X, y):
 
 def _grad_rows(w, b, X, y, N):
     """Partial sums of grad over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     grad_z = (-y + _sigmoid(z)) / N
     grad_w = X.T @ grad_z
     grad_b = np.sum(grad_z)
@@ -274,8 +274,8 @@ def _grad_rows(w, b, X, y, N):
 
 def _value_and_grad_rows(w, b, X, y, N):
     """Partial sums of value_and_grad over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
+    z = X @ w
+    z += b
     v = np.logaddexp(0, z)
     s = y * z
     t = v - s
@@ -288,10 +288,10 @@ def _value_and_grad_rows(w, b, X, y, N):
 
 def _hvp_rows(w, b, d_w, d_b, X, y, N):
     """Partial sums of hvp over one block of rows of X and y."""
-    u = X @ w
-    z = u + b
-    d_u = X @ d_w
-    d_z = d_u + d_b
+    z = X @ w
+    z += b
+    d_z = X @ d_w
+    d_z += d_b
     d_grad_z = d_z * (1 - _sigmoid(z)) * _sigmoid(z) / N
     d_grad_w = X.T @ d_grad_z
     d_grad_b = np.sum(d_grad_z)

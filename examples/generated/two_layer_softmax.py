@@ -83,11 +83,11 @@ def predict(
 ) -> np.ndarray:
     """The model's output for every row of the data."""
     W_1, b_1, W_2, b_2, X, _ = _prepare(W_1, b_1, W_2, b_2, X, _ABSENT)
-    U = X @ W_1
-    Z_1 = U + b_1
+    Z_1 = X @ W_1
+    Z_1 += b_1
     A_1 = np.maximum(Z_1, 0)
-    V = A_1 @ W_2
-    Z_2 = V + b_2
+    Z_2 = A_1 @ W_2
+    Z_2 += b_2
     t25 = _softmax(Z_2)
     return _fresh((W_1, b_1, W_2, b_2, X), t25)
 
@@ -343,11 +343,11 @@ def hessian(
 
 def _loss_rows(W_1, b_1, W_2, b_2, X, Y):
     """Partial sums of loss over one block of rows of X and Y."""
-    U = X @ W_1
-    Z_1 = U + b_1
+    Z_1 = X @ W_1
+    Z_1 += b_1
     A_1 = np.maximum(Z_1, 0)
-    V = A_1 @ W_2
-    Z_2 = V + b_2
+    Z_2 = A_1 @ W_2
+    Z_2 += b_2
     s = _logsumexp(Z_2)
     T = Y * Z_2
     p = np.sum(T, axis=1)
@@ -358,15 +358,15 @@ def _loss_rows(W_1, b_1, W_2, b_2, X, Y):
 
 def _grad_rows(W_1, b_1, W_2, b_2, X, Y, N):
     """Partial sums of grad over one block of rows of X and Y."""
-    U = X @ W_1
-    Z_1 = U + b_1
+    Z_1 = X @ W_1
+    Z_1 += b_1
     A_1 = np.maximum(Z_1, 0)
-    V = A_1 @ W_2
-    Z_2 = V + b_2
+    Z_2 = A_1 @ W_2
+    Z_2 += b_2
     grad_Z_2 = 1 / N * (_softmax(Z_2) - Y)
-    grad_A_1 = grad_Z_2 @ W_2.T
+    grad_Z_1 = grad_Z_2 @ W_2.T
     m1 = Z_1 > 0
-    grad_Z_1 = grad_A_1 * m1
+    grad_Z_1 *= m1
     t6 = X.T @ grad_Z_1
     grad_b_1 = np.sum(grad_Z_1, axis=0)
     t9 = A_1.T @ grad_Z_2
@@ -376,20 +376,20 @@ def _grad_rows(W_1, b_1, W_2, b_2, X, Y, N):
 
 def _value_and_grad_rows(W_1, b_1, W_2, b_2, X, Y, N):
     """Partial sums of value_and_grad over one block of rows of X and Y."""
-    U = X @ W_1
-    Z_1 = U + b_1
+    Z_1 = X @ W_1
+    Z_1 += b_1
     A_1 = np.maximum(Z_1, 0)
-    V = A_1 @ W_2
-    Z_2 = V + b_2
+    Z_2 = A_1 @ W_2
+    Z_2 += b_2
     s = _logsumexp(Z_2)
     T = Y * Z_2
     p = np.sum(T, axis=1)
     q = s - p
     t = np.sum(q)
     grad_Z_2 = 1 / N * (_softmax(Z_2) - Y)
-    grad_A_1 = grad_Z_2 @ W_2.T
-    m2 = Z_1 > 0
-    grad_Z_1 = grad_A_1 * m2
+    grad_Z_1 = grad_Z_2 @ W_2.T
+    m3 = Z_1 > 0
+    grad_Z_1 *= m3
     t6 = X.T @ grad_Z_1
     grad_b_1 = np.sum(grad_Z_1, axis=0)
     t9 = A_1.T @ grad_Z_2
@@ -399,23 +399,23 @@ def _value_and_grad_rows(W_1, b_1, W_2, b_2, X, Y, N):
 
 def _hvp_rows(W_1, b_1, W_2, b_2, d_W_1, d_b_1, d_W_2, d_b_2, X, Y, N):
     """Partial sums of hvp over one block of rows of X and Y."""
-    U = X @ W_1
-    Z_1 = U + b_1
+    Z_1 = X @ W_1
+    Z_1 += b_1
     A_1 = np.maximum(Z_1, 0)
-    V = A_1 @ W_2
-    Z_2 = V + b_2
+    Z_2 = A_1 @ W_2
+    Z_2 += b_2
     t1 = _softmax(Z_2)
     grad_Z_2 = 1 / N * (t1 - Y)
     t4 = (Z_1 > 0).astype(Z_1.dtype)
-    d_U = X @ d_W_1
-    d_Z_1 = d_U + d_b_1
-    d_A_1 = t4 * d_Z_1
-    d_V = d_A_1 @ W_2 + A_1 @ d_W_2
-    d_Z_2 = d_V + d_b_2
+    d_A_1 = X @ d_W_1
+    d_A_1 += d_b_1
+    d_A_1 *= t4
+    d_Z_2 = d_A_1 @ W_2 + A_1 @ d_W_2
+    d_Z_2 += d_b_2
     d_s = np.sum(t1 * d_Z_2, axis=1)
     d_grad_Z_2 = 1 / N * (t1 * (d_Z_2 - d_s[:, None]))
-    d_grad_A_1 = d_grad_Z_2 @ W_2.T + grad_Z_2 @ d_W_2.T
-    d_grad_Z_1 = t4 * d_grad_A_1
+    d_grad_Z_1 = d_grad_Z_2 @ W_2.T + grad_Z_2 @ d_W_2.T
+    d_grad_Z_1 *= t4
     d_t6 = X.T @ d_grad_Z_1
     d_grad_b_1 = np.sum(d_grad_Z_1, axis=0)
     t22 = d_A_1.T @ grad_Z_2

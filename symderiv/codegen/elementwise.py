@@ -32,14 +32,17 @@ class Block:
     known: list = field(default_factory=list)
     helpers: set = field(default_factory=set)
 
-    def compile(self, outputs: list, hints: list | None = None, exact: bool = False) -> tuple[list, list]:
+    def compile(
+        self, outputs: list, hints: list | None = None, exact: bool = False, boolean: bool = False
+    ) -> tuple[list, list]:
         """(statements, output names) for ``outputs``, a list of SymPy expressions.
 
         An output that is not already a variable is assigned to a fresh one named from ``hints``
         (or to exactly the names ``hints`` with ``exact``).
         """
         outputs, self._definitions = self._name_intermediates([stabilize(e) for e in outputs])
-        self._booleans, self._emitted = _boolean_masks(self._definitions, outputs), set[sympy.Symbol]()
+        self._booleans = _boolean_masks(self._definitions, [] if boolean else outputs)
+        self._emitted = set[sympy.Symbol]()
         lines: list[str] = []
         names: list[str] = []
         for expr, hint in zip(outputs, hints or ["out"] * len(outputs)):

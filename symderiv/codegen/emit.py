@@ -72,7 +72,7 @@ class Emitter:
     def lines(self, statements: list, keep: set) -> list[str]:
         uses = Counter(s.name for a in statements for s in ir.symbols(a.value))
         pending: dict = {}
-        out: list[str] = []
+        kept: list = []
         for a in statements:
             value = ir.substitute(a.value, pending) if pending else a.value
             movable = a.target.name in self.temps or _overflows(value)
@@ -80,7 +80,10 @@ class Emitter:
             if inline and self._inlinable(value):
                 pending[a.target] = value
                 continue
-            out += self.assign(a.target.name, value)
+            kept.append([a.target.name, value, "="])
+        out: list[str] = []
+        for name, value, op in _in_place(kept, keep):
+            out += self.assign(name, value, op)
         return out
 
     @staticmethod
@@ -89,13 +92,20 @@ class Emitter:
 
     # ------------------------------------------------------------------ one statement
 
-    def assign(self, name: str, value: ir.Node) -> list[str]:
+    def assign(self, name: str, value: ir.Node, op: str = "=") -> list[str]:
+        """``name = value`` (or ``name += value`` and the like, for ``op``)."""
         lines: list[str] = []
-        if isinstance(value, ir.ELEMENTWISE) and any(isinstance(n, ir.Apply) for n in ir.walk(value)):
+        fused = isinstance(value, ir.ELEMENTWISE) and any(isinstance(n, ir.Apply) for n in ir.walk(value))
+        if fused and op == "=":
             return self._elementwise(name, value, lines)
         printer = self._printer(lines)
-        text = self._short(value, printer, lines, LINE_LIMIT - 8 - len(name))
-        return lines + [f"{name} = {text}"]
+        if op != "=":  # the right side spreads over name's shape
+            if isinstance(value, ir.Apply) and op == "*=":  # a 0/1 mask may stay boolean
+                mask = self.names.fresh("m")
+                return self._elementwise(mask, value, lines, boolean=True) + [f"{name} *= {mask}"]
+            return lines + [f"{name} {op} {printer._spread(value, 0)}"]
+        text = self._short(value, printer, lines, LINE_LIMIT - 9 - len(name))
+        return lines + [f"{name} {op} {text}"]
 
     def _printer(self, lines: list) -> Printer:
         printer = Printer(self.dims, self.rows, hoist=lambda node: self._hoist(node, lines))
@@ -128,7 +138,7 @@ class Emitter:
         self._elementwise(name, node, lines)
         return name
 
-    def _elementwise(self, name: str, node: ir.Node, lines: list) -> list[str]:
+    def _elementwise(self, name: str, node: ir.Node, lines: list, boolean: bool = False) -> list[str]:
         """``name = node`` for an element-wise ``node``, fused into one scalar expression."""
         symbols: dict = {}
         for leaf in functions.elementwise_leaves(node):
@@ -147,10 +157,44 @@ class Emitter:
         expr = expr.xreplace({d: functions.real(n) for d, n in self.dims.items()})
         reference = _reference(node, symbols, name)
         block = Block(self.names, reference)
-        more, _ = block.compile([expr], [name], exact=True)
+        more, _ = block.compile([expr], [name], exact=True, boolean=boolean)
         self.helpers |= block.helpers
         lines += _without_alias(more, name)
         return lines
+
+
+IN_PLACE = {ir.Add: "+=", ir.Sub: "-=", ir.Mul: "*=", ir.Div: "/="}
+FRESH = (ir.MatMul, ir.Add, ir.Sub, ir.Mul, ir.Div, ir.Neg)  # values that are new float arrays
+
+
+def _in_place(statements: list, keep: set) -> list:
+    """``A = ...; T = A + B`` (A read only there, a new array shaped like T) as
+    ``T = ...; T += B``: one array fewer to allocate and to fill. Chains continue: the
+    statements that wrote A (``A = ...``, ``A += ...``) all write T."""
+    uses = Counter(s.name for _, value, _ in statements for s in ir.symbols(value))
+    writes: dict = {}  # name -> the indices of the statements writing it, the first an assignment
+    fresh: set = set()  # names whose array the function made (safe to change in place)
+    for k, (name, value, _) in enumerate(statements):
+        writes[name] = [k]
+        if isinstance(value, FRESH) and value.shape:
+            fresh.add(name)
+        if type(value) not in IN_PLACE:
+            continue
+        sides = (0, 1) if isinstance(value, (ir.Add, ir.Mul)) else (0,)
+        for side in sides:
+            operand = value.args[side]
+            if not isinstance(operand, ir.Symbol) or operand.name not in fresh or operand.name in keep:
+                continue
+            source, other = operand.name, value.args[1 - side]
+            if uses[source] != 1 or source in {s.name for s in ir.symbols(other)} or operand.shape != value.shape:
+                continue
+            for j in writes.pop(source):
+                statements[j][0] = name
+            writes[name] = [j for j in range(k + 1) if statements[j][0] == name]
+            statements[k] = [name, other, IN_PLACE[type(value)]]
+            fresh.add(name)
+            break
+    return statements
 
 
 def _without_alias(lines: list, name: str) -> list:
