@@ -29,14 +29,12 @@ OPENBLAS_NUM_THREADS=1 (several threads contending for few cores can be ten time
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
+from _generated import from_source
 from scipy.optimize import minimize
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -59,18 +57,7 @@ def generated_network(strength: float):
         regularizers=[symderiv.l2(strength)],
     )
     source = symderiv.codegen.generate(spec, wrt=spec.parameters)
-    return import_source("digits_network", source)
-
-
-def import_source(name: str, source: str):
-    """Write ``source`` to a temporary directory and import it as module ``name``."""
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / f"{name}.py"
-        path.write_text(source, encoding="utf-8")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
+    return from_source("digits_network", source)
 
 
 def load_data():

@@ -27,12 +27,10 @@ OPENBLAS_NUM_THREADS=1 (several threads contending for few cores can be ten time
 
 from __future__ import annotations
 
-import importlib.util
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
+from _generated import from_source
 from scipy.optimize import minimize
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
@@ -46,18 +44,7 @@ TOLERANCE = 1e-4
 def generated_logistic():
     """The module symderiv generates for the logistic loss of a sigmoid neuron, by (w, b)."""
     spec = symderiv.loss("logistic", symderiv.neuron("sigmoid"))
-    return import_source("sigmoid_logistic", symderiv.codegen.generate(spec, wrt=("w", "b")))
-
-
-def import_source(name: str, source: str):
-    """Write ``source`` to a temporary directory and import it as module ``name``."""
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / f"{name}.py"
-        path.write_text(source, encoding="utf-8")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return module
+    return from_source("sigmoid_logistic", symderiv.codegen.generate(spec, wrt=("w", "b")))
 
 
 def standardise(X):
