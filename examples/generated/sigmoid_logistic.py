@@ -302,18 +302,18 @@ def _prepare(w, b, X, y, empty_rows=False):
     """The arguments as arrays of one floating dtype, after checking their shapes."""
     if X is not _ABSENT:
         X = _array("X", X, 2, "(N, n)", empty_rows)
-    if w is not _ABSENT:
-        w = _array("w", w, 1, "(n,)")
+    w = _array("w", w, 1, "(n,)")
+    if X is not _ABSENT:
         _check_shape("w", w, (X.shape[1],), "(n,)", (("X", "columns"),))
     if y is not _ABSENT:
         y = _array("y", y, 1, "(N,)", empty_rows)
-        _check_shape("y", y, (X.shape[0],), "(N,)", (("X", "rows"),))
-    if b is not _ABSENT:
-        b = _array("b", b, 0, "()")
+        if X is not _ABSENT:
+            _check_shape("y", y, (X.shape[0],), "(N,)", (("X", "rows"),))
+    b = _array("b", b, 0, "()")
     dtype = _result_type(w, X, y)
     return (
-        _ABSENT if w is _ABSENT else w.astype(dtype, copy=False),
-        _ABSENT if b is _ABSENT else dtype.type(b),
+        w.astype(dtype, copy=False),
+        dtype.type(b),
         _ABSENT if X is _ABSENT else X.astype(dtype, copy=False),
         _ABSENT if y is _ABSENT else y.astype(dtype, copy=False),
     )

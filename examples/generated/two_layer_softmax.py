@@ -426,17 +426,15 @@ def _hvp_rows(W_1, b_1, W_2, b_2, d_W_1, d_b_1, d_W_2, d_b_2, X, Y, N):
 
 def _prepare(W_1, b_1, W_2, b_2, X, Y, empty_rows=False):
     """The arguments as arrays of one floating dtype, after checking their shapes."""
-    if W_1 is not _ABSENT:
-        W_1 = _array("W_1", W_1, 2, "(n, h)")
-    if W_2 is not _ABSENT:
-        W_2 = _array("W_2", W_2, 2, "(h, k)")
-        _check_shape(
-            "W_2",
-            W_2,
-            (W_1.shape[1], W_2.shape[1]),
-            "(h, k)",
-            (("W_1", "columns"), None),
-        )
+    W_1 = _array("W_1", W_1, 2, "(n, h)")
+    W_2 = _array("W_2", W_2, 2, "(h, k)")
+    _check_shape(
+        "W_2",
+        W_2,
+        (W_1.shape[1], W_2.shape[1]),
+        "(h, k)",
+        (("W_1", "columns"), None),
+    )
     if X is not _ABSENT:
         X = _array("X", X, 2, "(N, n)", empty_rows)
         _check_shape(
@@ -448,25 +446,24 @@ def _prepare(W_1, b_1, W_2, b_2, X, Y, empty_rows=False):
         )
     if Y is not _ABSENT:
         Y = _array("Y", Y, 2, "(N, k)", empty_rows)
-        _check_shape(
-            "Y",
-            Y,
-            (X.shape[0], W_2.shape[1]),
-            "(N, k)",
-            (("X", "rows"), ("W_2", "columns")),
-        )
-    if b_1 is not _ABSENT:
-        b_1 = _array("b_1", b_1, 1, "(h,)")
-        _check_shape("b_1", b_1, (W_1.shape[1],), "(h,)", (("W_1", "columns"),))
-    if b_2 is not _ABSENT:
-        b_2 = _array("b_2", b_2, 1, "(k,)")
-        _check_shape("b_2", b_2, (W_2.shape[1],), "(k,)", (("W_2", "columns"),))
+        if X is not _ABSENT:
+            _check_shape(
+                "Y",
+                Y,
+                (X.shape[0], W_2.shape[1]),
+                "(N, k)",
+                (("X", "rows"), ("W_2", "columns")),
+            )
+    b_1 = _array("b_1", b_1, 1, "(h,)")
+    _check_shape("b_1", b_1, (W_1.shape[1],), "(h,)", (("W_1", "columns"),))
+    b_2 = _array("b_2", b_2, 1, "(k,)")
+    _check_shape("b_2", b_2, (W_2.shape[1],), "(k,)", (("W_2", "columns"),))
     dtype = _result_type(W_1, b_1, W_2, b_2, X, Y)
     return (
-        _ABSENT if W_1 is _ABSENT else W_1.astype(dtype, copy=False),
-        _ABSENT if b_1 is _ABSENT else b_1.astype(dtype, copy=False),
-        _ABSENT if W_2 is _ABSENT else W_2.astype(dtype, copy=False),
-        _ABSENT if b_2 is _ABSENT else b_2.astype(dtype, copy=False),
+        W_1.astype(dtype, copy=False),
+        b_1.astype(dtype, copy=False),
+        W_2.astype(dtype, copy=False),
+        b_2.astype(dtype, copy=False),
         _ABSENT if X is _ABSENT else X.astype(dtype, copy=False),
         _ABSENT if Y is _ABSENT else Y.astype(dtype, copy=False),
     )

@@ -267,13 +267,20 @@ class Prepare:
         if bound or any(not isinstance(d, sympy.Symbol) for d in symbol.shape):
             items = [f'"{name}"', name, pattern(tuple(expected)), f'"{shape}"']
             items += [layout.tuple_display(sources)] if bound else []
-            lines += layout.call("_check_shape(", items, ")", 8)
+            given = sorted({e.split(".")[0] for e in expected if ".shape[" in e} & self.data - {name})
+            indent = 4 + 4 * (name in self.data) + 4 * bool(given)
+            check = layout.call("_check_shape(", items, ")", indent)
+            if given:  # sizes from data that penalty and predict may leave out
+                condition = " and ".join(f"{g} is not _ABSENT" for g in given)
+                check = [f"if {condition}:"] + ["    " + line for line in check]
+            lines += check
+        if name not in self.data:  # a parameter: always given
+            return lines
         return [f"if {name} is not _ABSENT:"] + ["    " + line for line in lines]
 
-    @staticmethod
-    def _convert(symbol: ir.Symbol) -> str:
+    def _convert(self, symbol: ir.Symbol) -> str:
         text = f"dtype.type({symbol.name})" if symbol.shape == () else f"{symbol.name}.astype(dtype, copy=False)"
-        return f"_ABSENT if {symbol.name} is _ABSENT else {text}"
+        return f"_ABSENT if {symbol.name} is _ABSENT else {text}" if symbol.name in self.data else text
 
 
 def signature(params: tuple, data: tuple, extra=(), keyword: bool = True) -> list:
