@@ -25,10 +25,10 @@ float32 in gives float32 out. An argument that is not real numbers (None, a stri
 complex or object values), has a size 0 or the wrong shape raises ValueError naming it
 (and, for a size another argument fixed, that one).
 
-The work over the N rows of the data runs over blocks of rows of about 4 MiB
-(``block_size`` sets the number of rows): row-wise work per block, and the sums over
-rows (Xᵀ G, column sums) added up from block to block. Dask arrays (chunked along the
-rows) are computed chunk by chunk on the active Dask scheduler, with a tree of sums;
+The work over the N rows of the data runs over blocks of about 4 MiB (at most 16,384
+rows) (``block_size`` sets the number of rows): row-wise work per block, and the sums
+over rows (Xᵀ G, column sums) added up from block to block. Dask arrays (chunked along
+the rows) are computed chunk by chunk on the active Dask scheduler, with a tree of sums;
 Dask is imported only then.
 
 partial_sums(..., total_rows=N) gives a block of rows' share of the data term of (loss,
@@ -70,6 +70,9 @@ MAX_HESSIAN_PARAMETERS = 2000
 # Work over the rows runs over blocks of about this many bytes of the widest data array: large
 # enough that BLAS uses several cores, small enough that a block's intermediates stay in cache.
 _BLOCK_BYTES = 2**22
+# ... and of at most this many rows: a vector over more rows (128 KiB of float64) tends to be
+# mapped afresh by malloc on every call and page-faulted in, which doubled the time at n = 10.
+_BLOCK_ROWS = 2**14
 
 
 def predict(
@@ -445,7 +448,7 @@ def _row_blocks(data: np.ndarray, block_size: int | None) -> list:
     """Slices of ``block_size`` rows covering ``data`` (None: rows of about _BLOCK_BYTES)."""
     if block_size is None:
         row_bytes = max(1, data.size // max(1, len(data)) * data.itemsize)
-        return _slices(len(data), max(64, _BLOCK_BYTES // row_bytes))
+        return _slices(len(data), min(_BLOCK_ROWS, max(64, _BLOCK_BYTES // row_bytes)))
     if isinstance(block_size, bool) or block_size != int(block_size) or block_size < 1:
         raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
     return _slices(len(data), int(block_size))

@@ -208,7 +208,7 @@ class ModuleBuilder:
             rows = blocking.row_dimension(self.base)
             lines += [
                 "",
-                f"The work over the {rows} rows of the data runs over blocks of rows of about 4 MiB "
+                f"The work over the {rows} rows of the data runs over blocks of about 4 MiB (at most 16,384 rows) "
                 "(``block_size`` sets the number of rows): row-wise work per block, and the sums over "
                 "rows (Xᵀ G, column sums) added up from block to block. Dask arrays (chunked along "
                 "the rows) are computed chunk by chunk on the active Dask scheduler, with a tree of "
