@@ -152,7 +152,22 @@ def summed_shares(module, arguments: list, blocks: list) -> tuple:
     return count, value + extra, tuple(g + p for g, p in zip(gradient, _parts(extra_grad)))
 
 
+def summed_hessian_shares(module, arguments: list, blocks: list):
+    """hessian_partial_sums over the blocks of rows, plus hessian_penalty once."""
+    k, rows = len(module._WRT), row_names(module)
+    sliced = [name in rows for name in names(module)]
+    total = len(next(a for a, cut in zip(arguments, sliced) if cut))
+    summed = module.hessian_penalty(*arguments[:k])
+    for index in blocks:
+        block = [a[index] if cut else a for a, cut in zip(arguments, sliced)]
+        summed = summed + module.hessian_partial_sums(*block, total_rows=total)[1]
+    return summed
+
+
 def check_shares(module, arguments: list) -> None:
+    hessian = module.hessian(*arguments)
+    for number, blocks in enumerate(dask_support.splits(len(arguments[len(module._WRT)]))[:2]):
+        assert_close(summed_hessian_shares(module, arguments, blocks), hessian, f"Hessian, split {number}")
     value, gradient = module.value_and_grad(*arguments)
     assert_close(module.loss(*arguments), value, "loss against value_and_grad")
     assert_close(_parts(module.grad(*arguments)), _parts(gradient), "grad against value_and_grad")

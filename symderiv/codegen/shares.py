@@ -1,5 +1,6 @@
 """``partial_sums`` and ``penalty``: a loss that is a sum over rows plus parameter-only terms,
-split so that a user (or Dask) can sum the rows' shares over any split and add the penalty once.
+split so that a user (or Dask) can sum the rows' shares over any split and add the penalty once;
+``hessian_partial_sums`` and ``hessian_penalty`` do the same for the Hessian.
 
 ``partial_sums(params..., data..., total_rows=N)`` runs the blocked ``value_and_grad`` program on
 the rows given and carries its partial sums through the data term of each output; the shares
@@ -111,3 +112,118 @@ def _targets(args: list) -> str:
     return ", ".join(args) if len(args) > 1 else f"({args[0]},)"
 
 
+
+
+# --------------------------------------------------------------------------- the Hessian's shares
+
+
+def write_hessian_shares(writer, split: blocking.Split) -> tuple:
+    """(public, private) functions: ``hessian_partial_sums`` and ``hessian_penalty``, from the hvp
+    writer, through ``_hvp_share`` and ``_hvp_penalty`` (the two parts of hvp along a direction)."""
+    b = writer.b
+    directions = [d.name for d in b.directions]
+    params = [s.name for s in b.params]
+    penalty_body = _hvp_penalty_body(writer, split)
+    if penalty_body is None:
+        return [], []
+    names = set(b.prepare.dim_names().values())
+    items = [i for i in writer.row_call[1][1:-1] if i not in names] + [writer.plan.rows.name]
+    share = Function(
+        "_hvp_share",
+        "These rows' share of the data term of hvp along the direction (N rows in all).",
+        layout.call("def _hvp_share(", items, "):", 0),
+        _hvp_share_body(writer, split),
+    )
+    penalty = Function(
+        "_hvp_penalty",
+        "The parameter-only terms of hvp along the direction.",
+        layout.call("def _hvp_penalty(", params + directions, "):", 0),
+        penalty_body,
+    )
+    return [_hessian_partial_sums(writer, items), _hessian_penalty(writer)], [share, penalty]
+
+
+def write_zero_hessian_shares(writer, rows_writer) -> tuple:
+    """The same functions where hvp is zero almost everywhere (``rows_writer``: a blocked one)."""
+    b = writer.b
+    params = [s.name for s in b.params]
+    items = params + [d.name for d in b.directions] + [s.name for s in b.data]
+    zeros = _tuple_result(writer, [ir.zeros(p.shape) for p in b.params])
+    share = Function("_hvp_share", "Zero: the Hessian is zero almost everywhere.",
+                     layout.call("def _hvp_share(", items, "):", 0), zeros)
+    penalty = Function("_hvp_penalty", "Zero: the Hessian is zero almost everywhere.",
+                       layout.call("def _hvp_penalty(", items[: 2 * len(params)], "):", 0), zeros)
+    public = [_hessian_partial_sums(rows_writer, items), _hessian_penalty(writer)]
+    return public, [share, penalty]
+
+
+def _hvp_share_body(writer, split: blocking.Split) -> list:
+    plan = writer.plan
+    emitter = writer._emitter()
+    pre = emitter.lines(_needed(plan.pre, {s.name for s in plan.pre_used}), {s.name for s in plan.pre_used})
+    outputs = {s.name for vs in split.data_outputs.values() for v in vs for s in ir.symbols(v)}
+    post = emitter.lines(split.data, outputs)
+    targets, items = writer.row_call
+    call = layout.assign_call(targets, "_totals", ", ".join(items + ["block_size=None"]), 4)
+    result = _tuple_result(writer, split.data_outputs["hvp"])
+    lines = pre + call + post + result
+    dims = [line for line in writer._dimension_lines(lines, []) if not line.startswith(f"{plan.rows.name} = ")]
+    return _bind_dtype(dims + lines, items[1], at=0)
+
+
+def _hvp_penalty_body(writer, split: blocking.Split) -> list | None:
+    emitter = writer._emitter()
+    outputs = {s.name for vs in split.penalty_outputs.values() for v in vs for s in ir.symbols(v)}
+    lines = emitter.lines(split.penalty, outputs)
+    result = _tuple_result(writer, split.penalty_outputs["hvp"])
+    dims = _parameter_dimensions(writer.b, lines + result)
+    return None if dims is None else _bind_dtype(dims + lines + result, writer.b.params[0].name, at=0)
+
+
+def _tuple_result(writer, outputs: list) -> list:
+    printer = Printer(writer.b.prepare.dim_names())
+    texts = [zero_like(v, p) or printer.doprint(v) for v, p in zip(outputs, writer.b.params)]
+    writer.b.helpers |= printer.helpers
+    return layout.return_lines(layout.tuple_display(texts))
+
+
+def _hessian_partial_sums(writer, row_items: list) -> Function:
+    b, plan = writer.b, writer.plan
+    args = [s.name for s in b.params + b.data]
+    params = signature(b.params, b.data, keyword=False) + ["*", "total_rows: int | None = None"]
+    first = plan.sliced[0].name
+    body = layout.assign_call(_targets(args), "_prepare", ", ".join(args + ["empty_rows=True"]), 4)
+    dims = [item for item in row_items if item not in {d.name for d in b.directions} and item not in args]
+    total = f"_total_rows(total_rows, {first})"
+    body += [f"{plan.rows.name} = {total}" if plan.rows.name in row_items else total]
+    body += [line for line in writer._dimension_lines(dims, []) if not line.startswith(f"{plan.rows.name} = ")]
+    later = {d.name for d in b.directions[1:]}
+    call = ["*direction" if item == b.directions[0].name else item for item in row_items if item not in later]
+    body += _dense("_hvp_share", call, [p.name for p in b.params], "share = ")
+    body += [f"return {first}.shape[0], share"]
+    doc = (
+        "These rows' share of the data term of the Hessian: (rows, share).\n\n"
+        "    The shares of any split of the rows, each called with ``total_rows`` = the number of\n"
+        "    rows in all, plus ``hessian_penalty`` once, add up to ``hessian``."
+    )
+    return Function("hessian_partial_sums", doc, header_lines("hessian_partial_sums", params, "tuple"), body)
+
+
+def _hessian_penalty(writer) -> Function:
+    b = writer.b
+    params = [s.name for s in b.params]
+    given = params + ["_ABSENT"] * len(b.data)
+    targets = params + [f"_{k}" for k in range(len(b.data))] if len(b.data) > 1 else params + ["_"]
+    body = layout.assign_call(", ".join(targets), "_prepare", ", ".join(given), 4)
+    body += _dense("_hvp_penalty", params + ["*direction"], params, "return ")
+    doc = "The Hessian of the parameter-only terms (regularisers), added once to the shares."
+    header = header_lines("hessian_penalty", signature(b.params, (), keyword=False), "np.ndarray")
+    return Function("hessian_penalty", doc, header, body)
+
+
+def _dense(function: str, arguments: list, parameters: list, statement: str) -> list:
+    """``statement _dense(column, parameters)`` with ``column(*direction)`` calling ``function``."""
+    column = ["", "def column(*direction):"]
+    column += ["    " + line for line in layout.return_call(f"{function}(", arguments, ")", 8)]
+    items = ["column", layout.tuple_display(parameters)]
+    return column + [""] + layout.return_call("_dense(", items, ")", 4, statement=statement)
