@@ -5,8 +5,8 @@
   writes operators the way ``ruff format`` does, prints every constant as a Python literal (so
   float32 arrays stay float32), and records the helpers it used, so the module template writes
   only those.
-* :class:`IRPrinter` prints IR nodes (matrix products, sums, element-wise applications) in the
-  same style, for derivations that are not of the neuron form.
+* :class:`symderiv.codegen.printer.Printer` prints IR nodes (matrix products, sums, element-wise
+  applications) in the same style, through this one for element-wise bodies.
 
 Expressions reach the printers after :func:`stabilize` has rewritten the forms that overflow
 (``log(cosh(r))``, ``sinh/cosh``, ``log(sigmoid)``) into stable ones.
@@ -19,7 +19,7 @@ import math
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from . import functions, ir
+from . import functions
 from .errors import SymderivError
 
 # Integers up to 2**53 are exact in float64 and printed as int literals; larger ones as floats.
@@ -366,135 +366,3 @@ def is_safe(expr: sympy.Expr) -> bool:
         if isinstance(node, sympy.Pow) and not (node.exp.is_Integer and node.exp >= 0):
             return False
     return True
-
-
-# --------------------------------------------------------------------------- IR printer
-
-
-class IRPrinter:
-    """IR nodes as NumPy source; element-wise function bodies go through :class:`ScalarPrinter`.
-
-    ``hoist(node)`` is called for each element-wise function application and returns the name
-    of a variable computed beforehand (see :mod:`symderiv.codegen`).
-    """
-
-    def __init__(self, names: dict, dims: dict, hoist=None):
-        self.names = names  # symbol name -> source name
-        self.dims = dims  # dimension symbol -> source name
-        self.hoist = hoist
-        self.helpers: set = set()  # helper functions the printed code calls
-
-    def doprint(self, node: ir.Node) -> str:
-        return self._print(node)
-
-    def _print(self, node: ir.Node) -> str:
-        method = getattr(self, f"_print_{type(node).__name__}", None)
-        if method is None:
-            raise ValueError(f"no NumPy printing for the operation {type(node).__name__}")
-        return method(node)
-
-    def wrap(self, node: ir.Node, level: int, strict: bool = False) -> str:
-        text = self._print(node)
-        own = _IR_PRECEDENCE.get(type(node), _PREC_ATOM)
-        if isinstance(node, ir.Const):
-            own = _PREC_ATOM if not text.startswith("-") and " " not in text else _PREC_MUL
-        return f"({text})" if own < level or (strict and own == level) else text
-
-    def constant(self, value) -> str:
-        value = sympy.sympify(value, strict=True)
-        names = {d: sympy.Symbol(self.dims[d]) for d in value.free_symbols if d in self.dims}
-        return ScalarPrinter(arrays=set()).doprint(value.xreplace(names))
-
-    def shape(self, shape: tuple) -> str:
-        parts = [self.constant(d) for d in shape]
-        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-
-    def _print_Symbol(self, node):
-        return self.names.get(node.name, node.name)
-
-    def _print_Const(self, node):
-        return self.constant(node.value)
-
-    def _print_Ones(self, node):
-        return f"np.ones({self.shape(node.shape)})"
-
-    def _print_Zero(self, node):
-        return f"np.zeros({self.shape(node.shape)})"
-
-    def _binary(self, node, op: str, level: int):
-        return f"{self.wrap(node.args[0], level)} {op} {self.wrap(node.args[1], level, strict=True)}"
-
-    def _print_Add(self, node):
-        return self._binary(node, "+", _PREC_ADD)
-
-    def _print_Sub(self, node):
-        return self._binary(node, "-", _PREC_ADD)
-
-    def _print_Mul(self, node):
-        return self._binary(node, "*", _PREC_MUL)
-
-    def _print_Div(self, node):
-        return self._binary(node, "/", _PREC_MUL)
-
-    def _print_MatMul(self, node):
-        return self._binary(node, "@", _PREC_MUL)
-
-    def _print_Neg(self, node):
-        return "-" + self.wrap(node.args[0], _PREC_NEG)
-
-    def _print_Pow(self, node):
-        base, exponent = node.args
-        simple = isinstance(base, ir.Symbol) and isinstance(exponent, ir.Const)
-        op = "**" if simple and not self._print(exponent).startswith("-") else " ** "
-        return self.wrap(base, _PREC_POW, strict=True) + op + self.wrap(exponent, _PREC_POW)
-
-    def _print_Transpose(self, node):
-        return self.wrap(node.args[0], _PREC_ATOM) + ".T"
-
-    def _print_Sum(self, node):
-        return f"np.sum({self._print(node.args[0])}{self._axis(node)})"
-
-    def _print_Mean(self, node):
-        return f"np.mean({self._print(node.args[0])}{self._axis(node)})"
-
-    def _axis(self, node) -> str:
-        return "" if node.axis is None or len(node.args[0].shape) < 2 else f", axis={node.axis}"
-
-    def _print_Broadcast(self, node):
-        v = self._print(node.args[0])
-        return (
-            f"np.broadcast_to({v}, {self.shape(node.shape)})"
-            if node.axis == 0
-            else f"np.broadcast_to({self.wrap(node.args[0], _PREC_ATOM)}[:, None], {self.shape(node.shape)})"
-        )
-
-    def _print_Outer(self, node):
-        return f"np.outer({self._print(node.args[0])}, {self._print(node.args[1])})"
-
-    def _print_Softmax(self, node):
-        self.helpers.add("_softmax")
-        return f"_softmax({self._print(node.args[0])})"
-
-    def _print_LogSoftmax(self, node):
-        self.helpers.add("_log_softmax")
-        return f"_log_softmax({self._print(node.args[0])})"
-
-    def _print_LogSumExp(self, node):
-        self.helpers.add("_logsumexp")
-        return f"_logsumexp({self._print(node.args[0])})"
-
-    def _print_Apply(self, node):
-        if self.hoist is None:
-            raise ValueError("element-wise functions are computed as separate statements (no hoist given)")
-        return self.hoist(node)
-
-
-_IR_PRECEDENCE = {
-    ir.Add: _PREC_ADD,
-    ir.Sub: _PREC_ADD,
-    ir.Mul: _PREC_MUL,
-    ir.Div: _PREC_MUL,
-    ir.MatMul: _PREC_MUL,
-    ir.Neg: _PREC_NEG,
-    ir.Pow: _PREC_POW,
-}

@@ -14,48 +14,10 @@ from collections import Counter
 import sympy
 
 from .. import functions, ir
-from ..numpy_printer import IRPrinter
 from .elementwise import Block
 from .layout import LINE_LIMIT
 from .names import Names
-from .program import Assign
-
-
-class Printer(IRPrinter):
-    """The IR printer with ones and zeros of the module's dtype, and the rows of a block."""
-
-    def __init__(self, dims: dict, rows=None, hoist=None):
-        super().__init__({}, dims, hoist)
-        self.rows = rows  # the dimension that counts this block's rows (printed ``rows``)
-
-    def shape(self, shape: tuple) -> str:
-        parts = ["rows" if d == self.rows else self.constant(d) for d in shape]
-        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-
-    def _binary(self, node, op: str, level: int):
-        """Ones beside an operand of the full shape print as 1 (NumPy broadcasts it)."""
-        a, b = node.args
-        left = self._spread(a, level) if b.shape == node.shape else self.wrap(a, level)
-        right = self._spread(b, level, strict=True) if a.shape == node.shape else self.wrap(b, level, strict=True)
-        return f"{left} {op} {right}"
-
-    def _spread(self, node: ir.Node, level: int, strict: bool = False) -> str:
-        """An operand that NumPy's broadcasting spreads over the other's shape, without the spread."""
-        if isinstance(node, ir.Broadcast) and node.axis == 1:  # a vector over every column
-            return self.wrap(node.args[0], 100) + "[:, None]"
-        return self.wrap(_without_ones(node), level, strict)
-
-    def _print_Ones(self, node):
-        return f"np.ones({self.shape(node.shape)}, dtype)" if node.shape else "1"
-
-    def _print_Zero(self, node):
-        return f"np.zeros({self.shape(node.shape)}, dtype)" if node.shape else "0"
-
-    def _print_Broadcast(self, node):
-        v = self.wrap(node.args[0], 100)
-        if node.axis == 0:
-            return f"np.broadcast_to({v}, {self.shape(node.shape)})"
-        return f"np.broadcast_to({v}[:, None], {self.shape(node.shape)})"
+from .printer import Printer
 
 
 class Emitter:
@@ -67,7 +29,6 @@ class Emitter:
         self.temps = temps  # targets that may be put back into their one reader
         self.rows = rows
         self.helpers: set = set() if helpers is None else helpers  # helper functions used
-        self.uses_dtype = False
 
     def lines(self, statements: list, keep: set) -> list[str]:
         uses = Counter(s.name for a in statements for s in ir.symbols(a.value))
@@ -114,8 +75,6 @@ class Emitter:
     def _text(self, printer: Printer, node: ir.Node) -> str:
         text = printer.doprint(node)
         self.helpers |= printer.helpers
-        if "dtype" in text:
-            self.uses_dtype = True
         return text
 
     def _short(self, node: ir.Node, printer: Printer, lines: list, limit: int) -> str:
@@ -207,17 +166,6 @@ def _without_alias(lines: list, name: str) -> list:
     return [pattern.sub(name, line) for line in lines[:-1]]
 
 
-def _without_ones(node: ir.Node) -> ir.Node:
-    """A scalar spread over ones (c · 1) as the scalar, where NumPy's broadcasting spreads it."""
-    if isinstance(node, ir.Ones):
-        return ir.Const(1)
-    if isinstance(node, ir.Broadcast) and node.axis == 0:  # a vector over every row
-        return node.args[0]
-    if isinstance(node, ir.Mul) and any(isinstance(a, ir.Ones) for a in node.args):
-        scalar = [a for a in node.args if not isinstance(a, ir.Ones)]
-        if len(scalar) == 1 and scalar[0].shape == ():
-            return scalar[0]
-    return node
 
 
 def _overflows(value: ir.Node) -> bool:
@@ -232,11 +180,3 @@ def _reference(node: ir.Node, symbols: dict, name: str) -> sympy.Symbol:
         if isinstance(symbol, sympy.Symbol) and leaf.shape == node.shape:
             return symbol
     return functions.real(name)
-
-
-def statements_reading(statements: list, names: set) -> list:
-    """The statements whose value reads one of ``names``."""
-    return [a for a in statements if any(s.name in names for s in ir.symbols(a.value))]
-
-
-__all__ = ["Assign", "Emitter", "Printer", "statements_reading"]

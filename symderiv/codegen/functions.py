@@ -11,7 +11,8 @@ import sympy
 
 from .. import ir
 from . import blocking, layout
-from .emit import Emitter, Printer
+from .emit import Emitter
+from .printer import Printer
 from .program import Program
 
 

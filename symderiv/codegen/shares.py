@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from .. import ir
 from . import blocking, layout
-from .emit import Printer
 from .functions import Function, _bind_dtype, _reads, header_lines, signature, zero_like
+from .printer import Printer
 
 
 def write_shares(writer, split: blocking.Split) -> list:
